@@ -1,0 +1,1 @@
+"""Sinergi: employment social-security coverage warehouse (Inpres 2/2021)."""

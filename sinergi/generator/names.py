@@ -1,0 +1,90 @@
+"""Indonesian names (from Faker's id_ID lists) and the way each agency writes them."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from faker.providers.person.id_ID import Provider as _Person
+
+# Common first names that agencies abbreviate (St. Aminah, M. Rizki) are over-represented on purpose.
+_MALE = np.array(list(_Person.first_names_male) + ["Muhammad"] * 40 + ["Ahmad"] * 20 + ["Abdul"] * 10)
+_FEMALE = np.array(list(_Person.first_names_female) + ["Siti"] * 40 + ["Sri"] * 20 + ["Nur"] * 10)
+_LAST = np.array(sorted(set(_Person.last_names_male) | set(_Person.last_names_female)))
+_ABBREVIATIONS = {"Muhammad": "M.", "Siti": "St.", "Ahmad": "Ach.", "Abdul": "Abd."}
+
+COOP_KINDS = {
+    # jenis_koperasi -> (long name prefix, abbreviation used by BPJS branches)
+    "Konsumen": ("Koperasi Konsumen", "KOPKON"),
+    "Produsen": ("Koperasi Produsen", "KOPPROD"),
+    "Pemasaran": ("Koperasi Pemasaran", "KOPPAS"),
+    "Jasa": ("Koperasi Jasa", "KOPJAS"),
+    "Simpan Pinjam": ("Koperasi Simpan Pinjam", "KSP"),
+}
+_SERBA_USAHA = ("Koperasi Serba Usaha", "KSU")
+_COOP_WORDS = np.array([
+    "Sumber Rejeki", "Maju Bersama", "Tani Makmur", "Sejahtera", "Mitra Usaha", "Karya Mandiri",
+    "Bina Usaha", "Harapan Jaya", "Sido Makmur", "Rukun Santoso", "Mekar Sari", "Sri Rejeki",
+    "Berkah Abadi", "Nelayan Sejati", "Usaha Bersama", "Artha Guna", "Wanita Mandiri", "Setia Kawan",
+    "Guyub Rukun", "Tunas Harapan", "Amanah", "Al Ikhlas", "Bumi Lestari", "Sinar Baru", "Jaya Abadi",
+])
+_COMPANY_WORDS = np.array([
+    "Maju Jaya", "Sentosa", "Abadi Makmur", "Karya Utama", "Mitra Sejati", "Nusantara", "Cahaya Timur",
+    "Prima", "Global Mandiri", "Sinar Jaya", "Bangun Persada", "Surya Kencana", "Mega Perkasa",
+])
+
+
+def person_names(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
+    n = len(female)
+    first = np.where(female, rng.choice(_FEMALE, n), rng.choice(_MALE, n))
+    last = rng.choice(_LAST, n)
+    middle = np.where(rng.random(n) < 0.3, np.where(female, rng.choice(_FEMALE, n), rng.choice(_MALE, n)), "")
+    full = pd.Series(first) + np.where(middle == "", "", " " + middle) + " " + pd.Series(last)
+    return full.to_numpy(dtype=object)
+
+
+def agency_person_names(names: np.ndarray, rng: np.random.Generator, style: str) -> np.ndarray:
+    """How an agency spells a person's name: BPJS in capitals; banks sometimes abbreviate."""
+    s = pd.Series(names, dtype=object)
+    if style in ("bpjs", "bank"):
+        abbreviate = rng.random(len(s)) < (0.25 if style == "bank" else 0.1)
+        short = s.copy()
+        for long, abbr in _ABBREVIATIONS.items():
+            short = short.str.replace(rf"^{long}\b", abbr, regex=True)
+        s = s.where(~abbreviate, short).str.upper()
+    return s.to_numpy(dtype=object)
+
+
+def coop_names(rng: np.random.Generator, jenis: np.ndarray, regency: np.ndarray,
+               village_names: np.ndarray) -> np.ndarray:
+    """Cooperative names, unique within their regency (a numeral is added where two would clash)."""
+    n = len(jenis)
+    serba = rng.random(n) < 0.3
+    prefix = np.array([COOP_KINDS[j][0] for j in jenis], dtype=object)
+    prefix = np.where(serba, _SERBA_USAHA[0], prefix)
+    base = pd.Series(prefix) + " " + pd.Series(rng.choice(_COOP_WORDS, n)) + " " + pd.Series(village_names)
+    seq = base.groupby([base, pd.Series(regency)], sort=False).cumcount()
+    roman = pd.Series(["", " II", " III", " IV", " V", " VI", " VII", " VIII", " IX", " X"])
+    suffix = seq.map(lambda k: roman[k] if k < len(roman) else f" {k + 1}")
+    return (base + suffix).to_numpy(dtype=object)
+
+
+def bpjs_coop_names(names: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A branch writes a cooperative employer in capitals, often with the usual abbreviation."""
+    s = pd.Series(names, dtype=object)
+    abbreviate = rng.random(len(s)) < 0.5
+    short = s.copy()
+    for long, abbr in [_SERBA_USAHA, *COOP_KINDS.values()]:
+        short = short.str.replace(rf"^{long}\b", abbr, regex=True)
+    return s.where(~abbreviate, short).str.upper().to_numpy(dtype=object)
+
+
+def company_names(rng: np.random.Generator, n: int) -> np.ndarray:
+    form = rng.choice(np.array(["PT", "CV", "UD", "PT"]), n)
+    words = rng.choice(_COMPANY_WORDS, n)
+    seq = rng.integers(1, 999, n)
+    return (pd.Series(form) + " " + pd.Series(words) + " " + pd.Series(seq).astype(str)).to_numpy(dtype=object)
+
+
+def business_names(rng: np.random.Generator, owner_last: np.ndarray) -> np.ndarray:
+    kind = rng.choice(np.array(["Warung", "Toko", "Bengkel", "Katering", "Konveksi", "Kerajinan", "Usaha Tani"]),
+                      len(owner_last))
+    return (pd.Series(kind) + " " + pd.Series(owner_last)).to_numpy(dtype=object)

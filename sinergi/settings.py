@@ -1,0 +1,27 @@
+"""Names shared by the code, the DAGs and docker-compose.yml: one place to read them from."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Environment variables the project reads.
+ENV_WAREHOUSE_URL = "WAREHOUSE_URL"
+ENV_LANDING_DIR = "SINERGI_LANDING_DIR"
+ENV_PSEUDONYM_KEY = "SINERGI_PSEUDONYM_KEY"
+
+DEFAULT_WAREHOUSE_URL = "postgresql://postgres@127.0.0.1:5432/sinergi"
+DEFAULT_LANDING_DIR = "landing"
+
+# Airflow connection id for the warehouse (AIRFLOW_CONN_SINERGI_WAREHOUSE in a deployment).
+WAREHOUSE_CONN_ID = "sinergi_warehouse"
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DAGS_DIR = PROJECT_ROOT / "dags"
+
+
+def warehouse_url() -> str:
+    return os.environ.get(ENV_WAREHOUSE_URL, DEFAULT_WAREHOUSE_URL)
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get(ENV_LANDING_DIR, DEFAULT_LANDING_DIR))
