@@ -249,7 +249,7 @@ def _employers(w: World, rng: np.random.Generator) -> None:
         active0[registered], np.where(rng.random(m) < 0.93, "Aktif", "Nonaktif"),
         np.where(rng.random(m) < 0.6, "Nonaktif", "Tutup"))
     # Background employers per district.
-    counts = np.array([max(1, round(d.workforce * profiles.EMPLOYERS_PER_WORKER * 3)) for d in w.districts])
+    counts = np.array([max(1, round(d.workforce * profiles.EMPLOYERS_PER_WORKER)) for d in w.districts])
     reg_idx = np.repeat(np.arange(len(counts)), counts)
     k = len(reg_idx)
     n = m + k
