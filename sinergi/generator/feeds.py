@@ -69,6 +69,11 @@ BPJS_LABELS = {
     "tgl_daftar": ["Tgl Daftar", "TGL KEPESERTAAN", "tgl_daftar", "Tgl Kepesertaan"],
     "jumlah_tk_aktif": ["Jumlah TK Aktif", "JUMLAH TK AKTIF", "jumlah_tk_aktif", "Jumlah TK Aktif"],
 }
+for _col in ("no_referensi", "periode", "iuran_jkk", "iuran_jkm", "iuran_jht", "iuran_jp", "iuran_jkp", "total",
+             "tgl_bayar", "kanal", "no_klaim", "sebab_klaim", "tgl_kejadian", "tgl_pengajuan", "nominal",
+             "no_rekomendasi", "tgl_terbit", "berlaku_sampai", "keterangan"):
+    _title = " ".join(w.upper() if w in ("jkk", "jkm", "jht", "jp", "jkp") else w.title() for w in _col.split("_"))
+    BPJS_LABELS[_col] = [_title, _title.upper(), _col, _title]
 BPJS_TITLES = {"peserta": "LAPORAN DATA PESERTA", "badan_usaha": "LAPORAN DATA BADAN USAHA",
                "iuran": "LAPORAN PENERIMAAN IURAN", "klaim": "LAPORAN PEMBAYARAN KLAIM",
                "rekomendasi": "LAPORAN SURAT REKOMENDASI"}
@@ -90,6 +95,7 @@ class Layout:
     locale: str = "iso"             # iso | id (decimal comma, dd/mm/yyyy) | bri (YYYYMMDD) | mandiri (2 decimals)
     labels: dict[str, str] = field(default_factory=dict)
     titles: list[str] = field(default_factory=list)
+    blank_after_titles: bool = True
     sheet: str = "Sheet1"
     number_column: bool = False     # running `No` column first (BPJS XLSX)
     closing: str | None = None      # label of a closing totals row (TOTAL, Jumlah)
@@ -348,7 +354,7 @@ def _banks(w: World, m: int, rng) -> list[Delivery]:
         elif bank == "BNI":
             titles = ["PT BANK NEGARA INDONESIA (PERSERO) TBK", "LAPORAN REALISASI KUR",
                       f"PERIODE {BULAN[int(label[4:]) - 1]} {label[:4]}"]
-            lay = Layout("xlsx", labels=dict(zip(KUR, BANK_LABELS["BNI"])), titles=titles, sheet="Realisasi KUR",
+            lay = Layout("xlsx", labels=dict(zip(KUR, BANK_LABELS["BNI"])), titles=titles, sheet="Realisasi KUR", blank_after_titles=False,
                          closing="Jumlah", excel_dates=True)
             name = f"KUR_BNI_{label}.xlsx"
         elif bank == "MANDIRI":

@@ -21,16 +21,17 @@ class District:
     umkm: int               # businesses in the UMKM registry
     kur_per_month: int      # KUR facilities disbursed per month
     coverage: float         # regional coverage factor (1 = national average)
+    recommendation: float   # share of founding/evaluation approvals citing a valid BPJS recommendation
 
 
 # Kab. Kolaka: ~400 cooperatives, ~170 active, ~10% of active registered; ~4k UMKM in the database.
 # Kab. Probolinggo: 785 cooperatives, 620 active. Kota Tangerang Selatan: ~80 registered cooperatives.
 SEED_DISTRICTS = (
-    District("35.13", 785, 620 / 785, 0.15, 6_000, 4_000, 160, 0.9),
-    District("74.01", 400, 170 / 400, 0.10, 2_000, 4_000, 60, 0.7),
-    District("36.74", 560, 380 / 560, 80 / 380, 15_000, 6_000, 150, 1.2),
-    District("33.11", 450, 330 / 450, 0.12, 6_000, 4_000, 120, 1.0),
-    District("35.78", 1_900, 1_300 / 1_900, 0.20, 30_000, 12_000, 300, 1.3),
+    District("35.13", 785, 620 / 785, 0.15, 6_000, 4_000, 160, 0.9, 0.55),
+    District("74.01", 400, 170 / 400, 0.10, 2_000, 4_000, 60, 0.7, 0.9),   # Kolaka requires the letter
+    District("36.74", 560, 380 / 560, 80 / 380, 15_000, 6_000, 150, 1.2, 0.7),
+    District("33.11", 450, 330 / 450, 0.12, 6_000, 4_000, 120, 1.0, 0.6),
+    District("35.78", 1_900, 1_300 / 1_900, 0.20, 30_000, 12_000, 300, 1.3, 0.75),
 )
 
 # National totals at scale 1 (ODS 2022/2023, BPJS-TK Feb 2025, Kemnaker, OSS NIB growth, KUR 2023-24).
@@ -71,18 +72,19 @@ def districts(profile: str, scale: float, seed: int) -> list[District]:
         weight = rng.lognormal(0.0, 0.8, len(codes))
         weight /= weight.sum()
         coverage = np.clip(rng.normal(1.0, 0.25, len(codes)), 0.4, 1.6)
+        recommendation = rng.beta(4, 3, len(codes))
         n = NATIONAL
         base = tuple(
             District(code, n["coops"] * w, n["active_share"], n["employer_share"],
-                     n["workforce"] * w, n["umkm"] * w, n["kur_per_month"] * w, float(c))
-            for code, w, c in zip(codes, weight, coverage)
+                     n["workforce"] * w, n["umkm"] * w, n["kur_per_month"] * w, float(c), float(r))
+            for code, w, c, r in zip(codes, weight, coverage, recommendation)
         )
     else:
         raise ValueError(f"unknown profile {profile!r}: use seed or national")
     return [
         District(d.regency, _count(d.coops * scale), d.active_share, d.employer_share,
                  _count(d.workforce * scale), _count(d.umkm * scale), _count(d.kur_per_month * scale),
-                 d.coverage)
+                 d.coverage, d.recommendation)
         for d in base
     ]
 

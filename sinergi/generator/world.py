@@ -625,7 +625,6 @@ def _licensing(w: World, rng: np.random.Generator) -> None:
     """Licensing decisions and the BPJS recommendation letters they cite (or fail to)."""
     cal, N = w.cal, w.cal.n
     c = w.coops
-    cov = np.array([d.coverage for d in w.districts])
     # Founding decisions for cooperatives founded inside the horizon; evaluations and other services.
     founding = c[c["founded_m"] >= 0]
     frames = [pd.DataFrame({"coop_idx": founding["coop_idx"].to_numpy(), "layanan": "Pendirian",
@@ -645,7 +644,7 @@ def _licensing(w: World, rng: np.random.Generator) -> None:
     regency_idx = c["regency_idx"].to_numpy()[coop]
     hasil = np.where((rng.random(n) < 0.9) | (d["layanan"].to_numpy() == "Pendirian"), "Disetujui", "Ditolak")
     needs = np.isin(d["layanan"].to_numpy(), ["Pendirian", "Evaluasi Status"])
-    p_ok = np.clip(0.55 * cov[regency_idx] ** 2, 0.15, 0.97)
+    p_ok = np.array([d.recommendation for d in w.districts])[regency_idx]
     ok = rng.random(n) < np.where(needs, p_ok, 0.3)
     reason = np.where(ok, "", rng.choice(np.array(["tidak_ada", "tidak_dikenal", "koperasi_lain", "tidak_berlaku"]),
                                          n, p=[0.5, 0.15, 0.15, 0.2]))

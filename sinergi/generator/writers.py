@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import gzip
 import hashlib
 import io
@@ -12,18 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
+from . import xlsx
 from .feeds import Delivery, Layout
 
-_EPOCH = dt.datetime(2020, 1, 1)  # fixed workbook creation time: same arguments, same bytes
 
 
 def first_data_line(d: Delivery) -> int:
     """Line (CSV/JSONL) or sheet row (XLSX) of the first data row, 1-based."""
     lay = d.layout
     if lay.kind == "xlsx":
-        return len(lay.titles) + (1 if lay.titles else 0) + 2
+        return len(lay.titles) + (1 if lay.titles and lay.blank_after_titles else 0) + 2
     return 1 if lay.kind == "jsonl" else 2
 
 
@@ -173,54 +171,24 @@ def _jsonl(d: Delivery) -> bytes:
 
 def _xlsx(d: Delivery, path: Path) -> None:
     lay, schema = d.layout, d.schema
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                         "strings_to_formulas": False, "strings_to_urls": False})
-    wb.set_properties({"created": _EPOCH, "author": "Sinergi generator"})
-    ws = wb.add_worksheet(lay.sheet)
-    date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})
-    bold = wb.add_format({"bold": True})
-    row = 0
-    for title in lay.titles:
-        ws.write_string(row, 0, title, bold)
-        row += 1
-    if lay.titles:
-        row += 1  # a blank row under the titles
     cols = list(d.frame.columns)
-    header = ([ "No"] if lay.number_column else []) + (d.header_override or [lay.labels.get(c, c) for c in cols])
-    ws.write_row(row, 0, header, bold)
-    row += 1
-    offset = 1 if lay.number_column else 0
-    kinds = [schema[c] for c in cols]
-    text_dates = not lay.excel_dates
-    for i, values in enumerate(d.frame.itertuples(index=False, name=None)):
-        if lay.number_column:
-            ws.write_number(row, 0, i + 1)
-        for j, (v, kind) in enumerate(zip(values, kinds)):
-            _cell(ws, row, j + offset, v, kind, date_fmt, text_dates)
-        row += 1
+    top = [[t] for t in lay.titles] + ([[]] if lay.titles and lay.blank_after_titles else [])
+    top.append((["No"] if lay.number_column else []) + (d.header_override or [lay.labels.get(c, c) for c in cols]))
+    columns = [xlsx.Column(np.arange(1, len(d.frame) + 1), "number")] if lay.number_column else []
+    for c in cols:
+        kind = schema[c]
+        values = d.frame[c].to_numpy()
+        if kind == "date" and not lay.excel_dates:
+            values = np.array(_date_column(values, "date", "id"), dtype=object)
+            values[values == ""] = None
+            kind = "text"
+        columns.append(xlsx.Column(values, kind if kind == "date" else ("number" if kind in ("amount", "int", "rate") else "text")))
+    bottom = None
     if lay.closing:
-        ws.write_string(row, 0, lay.closing, bold)
-        for j, (c, kind) in enumerate(zip(cols, kinds)):
-            if kind == "amount" and (lay.closing == "TOTAL" or c == "plafon"):
-                total = float(pd.to_numeric(d.frame[c], errors="coerce").fillna(0).sum())
-                ws.write_number(row, j + offset, total + (1 if d.control == "wrong" else 0), bold)
-    wb.close()
-
-
-def _cell(ws, r: int, c: int, v, kind: str, date_fmt, text_dates: bool) -> None:
-    if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
-        return
-    if isinstance(v, str):
-        ws.write_string(r, c, v)
-    elif isinstance(v, float) and kind == "id":
-        ws.write_number(r, c, v)  # an identifier typed into a numeric cell
-    elif kind == "date":
-        day = pd.Timestamp(v)
-        if text_dates:
-            ws.write_string(r, c, day.strftime("%d/%m/%Y"))
-        else:
-            ws.write_datetime(r, c, day.to_pydatetime(), date_fmt)
-    elif kind in ("amount", "int", "rate"):
-        ws.write_number(r, c, float(v))
-    else:
-        ws.write_string(r, c, str(v))
+        offset = 1 if lay.number_column else 0
+        bottom = [lay.closing] + [""] * (len(cols) + offset - 1)
+        for j, c in enumerate(cols):
+            if schema[c] == "amount" and (lay.closing == "TOTAL" or c == "plafon"):
+                total = int(pd.to_numeric(d.frame[c], errors="coerce").fillna(0).sum())
+                bottom[j + offset] = total + (1 if d.control == "wrong" else 0)
+    xlsx.write(path, lay.sheet, top, columns, bottom)

@@ -1,0 +1,54 @@
+"""A short summary of a generated world, read from its truth files, for people."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from . import fmt
+from ingestion import regions
+
+HEADLINE = [
+    ("K1", "Koperasi aktif terdaftar sebagai pemberi kerja"),
+    ("K2", "Pengurus dan karyawan koperasi terlindungi (JKK+JKM)"),
+    ("K3", "Keputusan perizinan dengan rekomendasi sah"),
+    ("K4", "Debitur KUR wajib (Kecil/Khusus > Rp100 jt) terlindungi"),
+    ("K5", "Seluruh debitur KUR terlindungi"),
+    ("K6", "Pemilik UMKM terlindungi"),
+    ("K7", "Peserta aktif tertib iuran"),
+]
+
+
+def print_world(out: Path, console: Console) -> None:
+    truth = Path(out) / "truth"
+    deliveries = pd.read_csv(truth / "deliveries.csv")
+    defects = pd.read_csv(truth / "defects.csv")
+    metrics = pd.read_csv(truth / "metrics.csv", dtype={"region": str})
+    latest = metrics["as_of"].max()
+    console.print(f"\n[bold]Kiriman[/] di {Path(out) / 'landing'}: {fmt.angka(len(deliveries))} berkas, "
+                  f"{fmt.angka(deliveries['rows'].sum())} baris")
+    senders = deliveries.groupby("sender").agg(berkas=("file", "size"), baris=("rows", "sum"))
+    for sender, row in senders.iterrows():
+        console.print(f"  {sender:9s} {fmt.angka(row['berkas']):>6s} berkas  {fmt.angka(row['baris']):>12s} baris")
+    if len(defects):
+        kinds = defects.groupby("handling").size()
+        parts = ", ".join(f"{k} {fmt.angka(v)}" for k, v in kinds.items())
+        console.print(f"[bold]Cacat yang disuntikkan[/]: {fmt.angka(len(defects))} ({parts})")
+    table = Table(title=f"Kebenaran (truth) per {fmt.bulan(latest)}", show_lines=False)
+    table.add_column("Metrik")
+    regions_shown = ["ID"] + sorted(r for r in metrics["region"].unique() if len(r) == 5)
+    names = regions.regencies()
+    for r in regions_shown:
+        table.add_column("Nasional" if r == "ID" else names[r].replace("Kabupaten ", "Kab. "), justify="right")
+    now = metrics[(metrics["as_of"] == latest) & metrics["breakdown"].isna()]
+    for metric, label in HEADLINE:
+        values = now[now["metric"] == metric].set_index("region")["value"]
+        table.add_row(f"{metric} {label}", *[fmt.persen(values[r]) if r in values else "-" for r in regions_shown])
+    for metric, label, money in (("K8", "Peserta BPU aktif", False), ("K9", "Klaim dibayar", False),
+                                 ("K9_rupiah", "Nilai klaim dibayar", True)):
+        values = now[now["metric"] == metric].set_index("region")["value"]
+        show = fmt.rupiah if money else fmt.angka
+        table.add_row(f"{metric} {label}", *[show(values[r]) if r in values else "-" for r in regions_shown])
+    console.print(table)
