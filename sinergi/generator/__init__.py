@@ -75,7 +75,7 @@ def generate(opts: Options, out: Path, progress=None) -> Result:
     persons, coops = truth.identity(w)
     persons.to_csv(truth_dir / "identity_persons.csv", index=False)
     coops.to_csv(truth_dir / "identity_cooperatives.csv", index=False)
-    pd.DataFrame(log, columns=defects.LOG_COLUMNS).to_csv(truth_dir / "defects.csv", index=False)
+    pd.DataFrame(log, columns=defects.LOG_COLUMNS).astype({"line": "Int64"}).to_csv(truth_dir / "defects.csv", index=False)
     pd.DataFrame(delivered).to_csv(truth_dir / "deliveries.csv", index=False)
     (truth_dir / "manifest.json").write_text(json.dumps(asdict(opts), indent=2) + "\n")
     return Result(out, len(delivered), sum(d["rows"] for d in delivered), len(log), len(metrics_frame))

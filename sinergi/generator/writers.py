@@ -30,6 +30,8 @@ def write(d: Delivery, root: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if d.layout.kind == "xlsx":
         _xlsx(d, path)
+        if d.file_edit:
+            path.write_bytes(d.file_edit(path.read_bytes()))
     else:
         data = _jsonl(d) if d.layout.kind == "jsonl" else _csv(d)
         if d.layout.gzip and data:

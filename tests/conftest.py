@@ -1,0 +1,51 @@
+"""Shared fixtures: generated worlds (made once per session) and a throwaway warehouse database."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from sinergi.generator import Options, generate
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
+
+CLEAN = Options(profile="seed", scale=0.25, months=2, start="2024-01", seed=7, defect_rate=0.0)
+DEFECTIVE = Options(profile="seed", scale=0.25, months=2, start="2024-01", seed=7, defect_rate=0.002)
+NATIONAL = Options(profile="national", scale=0.0005, months=2, start="2024-01", seed=3, defect_rate=0.002)
+
+
+def _world(tmp_path_factory, name: str, opts: Options):
+    out = tmp_path_factory.mktemp(name)
+    generate(opts, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def clean_world(tmp_path_factory):
+    return _world(tmp_path_factory, "clean", CLEAN)
+
+
+@pytest.fixture(scope="session")
+def defective_world(tmp_path_factory):
+    return _world(tmp_path_factory, "defective", DEFECTIVE)
+
+
+@pytest.fixture(scope="session")
+def national_world(tmp_path_factory):
+    return _world(tmp_path_factory, "national", NATIONAL)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A uniquely named database on the local server, dropped after the session."""
+    from sinergi import settings, warehouse
+    base = os.environ.get("TEST_PG_URL", settings.DEFAULT_WAREHOUSE_URL)
+    url = base.rsplit("/", 1)[0] + f"/sinergi_test_{uuid.uuid4().hex[:10]}"
+    if not warehouse.server_answers(url):
+        pytest.fail(f"No PostgreSQL answers at {url}: start it or set TEST_PG_URL")
+    warehouse.create_database(url)
+    yield url
+    warehouse.drop_database(url)

@@ -1,0 +1,202 @@
+"""The feed generator: deterministic, in each sender's stated format, defects logged, truth right."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import python_calamine
+
+from readers import id_amount, id_date, read_bank, read_bpjs
+from sinergi.generator import Options, defects, generate
+
+from conftest import CLEAN
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_arguments_give_identical_bytes(tmp_path, defective_world):
+    from conftest import DEFECTIVE
+    generate(DEFECTIVE, tmp_path / "again")
+    assert _digest(tmp_path / "again") == _digest(defective_world)
+
+
+def test_another_seed_gives_another_world(tmp_path, clean_world):
+    generate(Options(**{**CLEAN.__dict__, "seed": 8}), tmp_path / "other")
+    a = (clean_world / "truth" / "metrics.csv").read_bytes()
+    b = (tmp_path / "other" / "truth" / "metrics.csv").read_bytes()
+    assert a != b
+
+
+def test_landing_layout_matches_feeds_md(clean_world):
+    landing = clean_world / "landing"
+    assert {p.name for p in landing.iterdir()} == {"kemenkop", "bpjstk", "himbara"}
+    assert {p.name for p in (landing / "himbara").iterdir()} == {"bri", "bni", "mandiri", "btn"}
+    assert {p.name for p in (landing / "bpjstk").iterdir()} == {"K1305", "K1902", "K0307", "K0921", "K1301"}
+    names = {p.name for p in landing.rglob("*") if p.is_file()}
+    for expected in ["koperasi_20240131.csv", "pengurus_20240131.csv", "perizinan_20240107.jsonl",
+                     "umkm_202401.csv.gz", "K1305_peserta_202401.xlsx", "K0307_iuran_202402.csv",
+                     "KUR_BRI_202401.txt", "KUR_BNI_202402.xlsx", "kur_mandiri_202401.csv",
+                     "kur_mandiri_202401.csv.ctl", "btn_kur_202402.jsonl.gz"]:
+        assert expected in names
+
+
+def test_every_file_reads_back_with_its_row_count(clean_world):
+    """A clean world's files parse under their sender's format with exactly the rows the generator wrote."""
+    landing = clean_world / "landing"
+    deliveries = pd.read_csv(clean_world / "truth" / "deliveries.csv")
+    for row in deliveries.itertuples():
+        path = landing / row.file
+        if row.sender == "himbara":
+            frame = read_bank(path)
+        elif row.sender == "bpjstk":
+            frame = read_bpjs(path, row.feed)
+        elif path.suffix == ".jsonl":
+            frame = pd.read_json(path, lines=True) if path.stat().st_size else pd.DataFrame()
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        assert len(frame) == row.rows, row.file
+
+
+def test_bank_trailers_and_control_files_match(clean_world):
+    landing = clean_world / "landing"
+    for bri in (landing / "himbara" / "bri").glob("*.txt"):
+        lines = bri.read_text("utf-8").splitlines()
+        tag, records, total = lines[-1].split("|")
+        body = pd.read_csv(bri, sep="|", dtype=str, skipfooter=1, engine="python")
+        assert (tag, int(records), int(total)) == ("TRL", len(body), body["PLAFON"].astype(int).sum())
+    for csv in (landing / "himbara" / "mandiri").glob("*.csv"):
+        data = csv.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), "Mandiri writes UTF-8 with BOM"
+        ctl = dict(line.split("=", 1) for line in Path(str(csv) + ".ctl").read_text().split())
+        assert ctl["sha256"] == hashlib.sha256(data).hexdigest()
+        assert int(ctl["records"]) == len(read_bank(csv))
+        assert read_bank(csv)["plafon"].map(lambda v: True).all()
+        first = data.decode("utf-8-sig").splitlines()[1]
+        assert first.count('"') >= 2 * 15 and ".00" in first, "quoted, amounts with two decimals"
+    for btn in (landing / "himbara" / "btn").glob("*.jsonl.gz"):
+        lines = [json.loads(x) for x in gzip.open(btn, "rt")]
+        control = lines[-1]["_control"]
+        assert control == {"records": len(lines) - 1,
+                           "total_plafon": sum(x["fasilitas"]["plafon"] for x in lines[:-1])}
+        assert set(lines[0]) == {"id_fasilitas", "debitur", "fasilitas", "bpjstk"}
+    for bni in (landing / "himbara" / "bni").glob("*.xlsx"):
+        book = python_calamine.CalamineWorkbook.from_path(str(bni))
+        assert book.sheet_names[0] == "Realisasi KUR"
+        rows = book.get_sheet_by_name("Realisasi KUR").to_python()
+        assert rows[3][0] == "No Fasilitas", "three title rows, header on row 4"
+        assert rows[-1][0] == "Jumlah" and rows[-1][6] == sum(r[6] for r in rows[4:-1])
+
+
+def test_bpjs_layouts(clean_world):
+    landing = clean_world / "landing" / "bpjstk"
+    xlsx = python_calamine.CalamineWorkbook.from_path(str(landing / "K1305" / "K1305_peserta_202402.xlsx"))
+    rows = xlsx.get_sheet_by_index(0).to_python()
+    assert rows[0][0].startswith("LAPORAN DATA PESERTA KANTOR CABANG PROBOLINGGO PERIODE FEBRUARI 2024")
+    header = next(r for r in rows if r[0] == "No")
+    assert header[1] in ("No KPJ", "NO. KPJ", "no_kpj", "Nomor KPJ")
+    assert rows[-1][0] == "TOTAL"
+    # Identifiers are text cells; dates are Excel dates in this branch.
+    first = rows[rows.index(header) + 1]
+    assert isinstance(first[2], str) and len(first[2]) == 16
+    assert not isinstance(first[4], str)
+    cp1252 = (landing / "K0921" / "K0921_peserta_202401.csv").read_bytes()
+    text = cp1252.decode("cp1252")
+    assert text.splitlines()[0].count(";") >= 13
+    sample = text.splitlines()[1].split(";")
+    assert any("," in v and v.endswith(",00") for v in sample), "decimal comma amounts"
+    assert any(len(v) == 10 and v[2] == "/" and v[5] == "/" for v in sample), "dd/mm/yyyy dates"
+
+
+def test_names_and_niks_are_consistent_across_agencies(clean_world):
+    persons = pd.read_csv(clean_world / "truth" / "identity_persons.csv", dtype=str)
+    shared = persons.groupby("person")["feed"].nunique()
+    assert (shared > 1).sum() > 100, "people appear in several agencies' files"
+    umkm = pd.read_csv(clean_world / "landing" / "kemenkop" / "sidt" / "umkm_202401.csv.gz", dtype=str)
+    from lokal.nik import parse_nik
+    parsed = [parse_nik(n) for n in umkm["nik_pemilik"].head(300)]
+    assert all(p.valid for p in parsed)
+    births = pd.to_datetime(umkm["tgl_lahir_pemilik"].head(300)).dt.strftime("%Y-%m-%d")
+    assert [p.birth_date for p in parsed] == list(births), "a NIK encodes its holder's birth date"
+
+
+def test_every_defect_kind_occurs_and_is_logged(defective_world, national_world):
+    logs = pd.concat([pd.read_csv(w / "truth" / "defects.csv", dtype={"period": str})
+                      for w in (defective_world, national_world)])
+    assert set(logs["kind"]) == set(defects.KINDS)
+    for kind, spec in defects.KINDS.items():
+        rows = logs[logs["kind"] == kind]
+        assert (rows["handling"] == spec.handling).all() and (rows["recoverable"] == spec.recoverable).all()
+    # Unrecoverable and recoverable examples the issue names are classified as such.
+    assert not defects.KINDS["id_excel_number"].recoverable and defects.KINDS["id_separators"].recoverable
+    assert defects.KINDS["region_old_code"].recoverable and not defects.KINDS["file_truncated"].level == "row"
+
+
+def test_logged_row_defects_are_on_their_lines(defective_world):
+    """For text files, the damaged value stands on the logged line; duplicate copies repeat their line."""
+    log = pd.read_csv(defective_world / "truth" / "defects.csv", dtype=str, keep_default_na=False)
+    landing = defective_world / "landing"
+    checked = 0
+    for e in log[(log["line"] != "") & log["file"].str.endswith((".csv", ".txt", ".jsonl"))].itertuples():
+        path = landing / e.file
+        raw = path.read_bytes()
+        encoding = "cp1252" if b"\x96" in raw else "utf-8-sig"
+        lines = raw.decode(encoding, errors="replace").splitlines()
+        line = lines[int(e.line) - 1]
+        if e.kind in ("id_separators", "region_undotted", "region_old_code", "region_unknown", "nik_length",
+                      "nik_bad_date", "nik_mistyped", "amount_separator"):
+            assert e.detail.split(" -> ")[1] in line, (e.file, e.line, e.kind, line)
+            checked += 1
+        elif e.kind == "duplicate_key":
+            assert line == lines[int(e.line) - 2]
+            checked += 1
+        elif e.kind == "too_many_fields":
+            assert line.endswith("EXTRA")
+            checked += 1
+    assert checked > 100
+
+
+def test_whole_file_defects_have_a_corrected_delivery(defective_world):
+    log = pd.read_csv(defective_world / "truth" / "defects.csv", dtype=str, keep_default_na=False)
+    landing = defective_world / "landing"
+    for e in log[log["kind"].isin(["file_truncated", "file_empty", "trailer_mismatch", "control_missing"])].itertuples():
+        if "corrected file" in e.detail:
+            corrected = e.detail.split("corrected file ")[1].split(" follows")[0]
+            assert (landing / corrected).exists()
+        else:
+            assert "next snapshot" in e.detail
+    empty = log[log["kind"] == "file_empty"]
+    assert all((landing / f).stat().st_size == 0 for f in empty["file"])
+
+
+def test_truth_has_every_metric_month_and_level(clean_world):
+    m = pd.read_csv(clean_world / "truth" / "metrics.csv", dtype={"region": str})
+    assert list(m.columns) == ["as_of", "metric", "region", "breakdown", "numerator", "denominator", "value"]
+    assert set(m["as_of"]) == {"2024-01", "2024-02"}
+    assert {"K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9", "K9_rupiah", "Q1"} <= set(m["metric"])
+    assert {"ID", "35", "74", "36", "33", "35.13", "74.01", "36.74", "33.11", "35.78"} <= set(m["region"])
+    ratios = m[m["denominator"].notna()]
+    assert (ratios["numerator"] <= ratios["denominator"]).all()
+    assert np.allclose(ratios["value"], ratios["numerator"] / ratios["denominator"], atol=1e-6)
+    breakdowns = set(m["breakdown"].dropna().str.split("=").str[0])
+    assert {"jenis_koperasi", "peran", "jenis_layanan", "alasan", "bank", "skema", "skala_usaha", "segmen",
+            "pekerjaan", "program", "kelompok", "cara", "temuan", "kesesuaian_status"} <= breakdowns
+    # Coverage differs by region, so metrics are not flat.
+    k1 = m[(m["metric"] == "K1") & m["breakdown"].isna() & (m["region"].str.len() == 5)]
+    assert k1["value"].nunique() > 3
+
+
+def test_seed_districts_are_calibrated(clean_world):
+    from sinergi.generator import profiles
+    kolaka = next(d for d in profiles.districts("seed", 1.0, 42) if d.regency == "74.01")
+    assert kolaka.coops == 400 and round(kolaka.coops * kolaka.active_share) == 170
+    m = pd.read_csv(clean_world / "truth" / "metrics.csv", dtype={"region": str})
+    k1 = m[(m["metric"] == "K1") & (m["region"] == "74.01") & m["breakdown"].isna()]
+    assert 0.03 < k1["value"].iloc[0] < 0.2, "about 10% of Kolaka's active cooperatives are registered"
