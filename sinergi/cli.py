@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -13,7 +14,8 @@ from . import fmt
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
-console = Console()
+# Piped output (CI logs, `make demo | less`) gets a wide page rather than 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 150)
 
 
 def _defect_rate(value: str) -> float:

@@ -11,13 +11,13 @@ from . import fmt
 from ingestion import regions
 
 HEADLINE = [
-    ("K1", "Koperasi aktif terdaftar sebagai pemberi kerja"),
-    ("K2", "Pengurus dan karyawan koperasi terlindungi (JKK+JKM)"),
-    ("K3", "Keputusan perizinan dengan rekomendasi sah"),
-    ("K4", "Debitur KUR wajib (Kecil/Khusus > Rp100 jt) terlindungi"),
-    ("K5", "Seluruh debitur KUR terlindungi"),
+    ("K1", "Koperasi aktif terdaftar"),
+    ("K2", "Pengurus/karyawan terlindungi"),
+    ("K3", "Izin dengan rekomendasi sah"),
+    ("K4", "Debitur KUR wajib terlindungi"),
+    ("K5", "Debitur KUR terlindungi"),
     ("K6", "Pemilik UMKM terlindungi"),
-    ("K7", "Peserta aktif tertib iuran"),
+    ("K7", "Peserta tertib iuran"),
 ]
 
 
@@ -41,7 +41,8 @@ def print_world(out: Path, console: Console) -> None:
     regions_shown = ["ID"] + sorted(r for r in metrics["region"].unique() if len(r) == 5)
     names = regions.regencies()
     for r in regions_shown:
-        table.add_column("Nasional" if r == "ID" else names[r].replace("Kabupaten ", "Kab. "), justify="right")
+        table.add_column("Nasional" if r == "ID" else names[r].replace("Kabupaten ", "").replace("Kota ", ""),
+                         justify="right")
     now = metrics[(metrics["as_of"] == latest) & metrics["breakdown"].isna()]
     for metric, label in HEADLINE:
         values = now[now["metric"] == metric].set_index("region")["value"]
@@ -49,6 +50,6 @@ def print_world(out: Path, console: Console) -> None:
     for metric, label, money in (("K8", "Peserta BPU aktif", False), ("K9", "Klaim dibayar", False),
                                  ("K9_rupiah", "Nilai klaim dibayar", True)):
         values = now[now["metric"] == metric].set_index("region")["value"]
-        show = fmt.rupiah if money else fmt.angka
+        show = (lambda v: "Rp" + fmt.angka(v / 1e6, 1) + " jt") if money else fmt.angka
         table.add_row(f"{metric} {label}", *[show(values[r]) if r in values else "-" for r in regions_shown])
     console.print(table)

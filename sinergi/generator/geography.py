@@ -59,6 +59,8 @@ def build(profile: str, districts: list[District], seed: int) -> Geography:
     if profile == "seed":
         for i, d in enumerate(districts):
             code, layout, style = SEED_BRANCHES[d.regency]
+            if layout == "xlsx" and d.workforce * 1.6 >= XLSX_MAX_ROWS:
+                layout, style = "csv", "utf-8"  # never past what a sheet can hold
             branch_of[d.regency] = code
             rows.append((code, layout, style, i))
     else:
