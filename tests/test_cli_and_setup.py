@@ -1,13 +1,11 @@
 """The command line, Indonesian formatting, warehouse bootstrap, and the CI/README contract."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from sinergi import fmt, settings, warehouse
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import python_calamine
 
-from readers import id_amount, id_date, read_bank, read_bpjs
+from readers import read_bank, read_bpjs
 from sinergi.generator import Options, defects, generate
 
 from conftest import CLEAN

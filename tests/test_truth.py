@@ -5,12 +5,9 @@ files and the truth disagree, one of them is wrong.
 """
 from __future__ import annotations
 
-import gzip
-import json
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -331,7 +331,6 @@ def _mm_yyyy(cal: Calendar, month_index: np.ndarray) -> np.ndarray:
 def _banks(w: World, m: int, rng) -> list[Delivery]:
     cal, p = w.cal, w.persons
     k = w.kur[w.kur["month"] == m]
-    person = k["person"].to_numpy()
     label = cal.label(m)
     out = []
     for bank, lay_name in (("BRI", "bri"), ("BNI", "bni"), ("MANDIRI", "mandiri"), ("BTN", "btn")):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ingestion import regions
+
 from . import ids, names, profiles
 from .calendar import Calendar
 from .geography import Geography
@@ -178,7 +180,6 @@ def _transition_dates(cal: Calendar, rng, m: np.ndarray) -> np.ndarray:
 
 
 def _village_name(code: str) -> str:
-    from ingestion import regions
     return regions.villages().get(code, "Makmur").title()
 
 
@@ -392,7 +393,6 @@ def _background(w: World, people: _People, rng: np.random.Generator) -> np.ndarr
 
 def _participants(w: World, background: np.ndarray, rng: np.random.Generator) -> None:
     """One participant record per covered person: the workforce, covered officers, owners and borrowers."""
-    cal, N = w.cal, w.cal.n
     p = w.persons
     cov = np.array([d.coverage for d in w.districts])
     emp = w.employers

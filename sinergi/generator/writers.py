@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import xlsx
-from .feeds import Delivery, Layout
+from .feeds import Delivery
 
 
 
