@@ -199,3 +199,30 @@ def test_seed_districts_are_calibrated(clean_world):
     m = pd.read_csv(clean_world / "truth" / "metrics.csv", dtype={"region": str})
     k1 = m[(m["metric"] == "K1") & (m["region"] == "74.01") & m["breakdown"].isna()]
     assert 0.03 < k1["value"].iloc[0] < 0.2, "about 10% of Kolaka's active cooperatives are registered"
+
+
+def test_national_profile_covers_every_regency_at_national_totals(national_world):
+    from ingestion import regions
+    from sinergi.generator import profiles
+    assert len(regions.provinces()) == 38 and len(regions.regencies()) == 514
+    ds = profiles.districts("national", 1.0, 3)
+    assert sorted(d.regency for d in ds) == sorted(regions.regencies())
+    active = sum(d.coops * d.active_share for d in ds)
+    assert 125_000 < active < 135_000, "about 130k active cooperatives"
+    assert abs(sum(d.workforce for d in ds) - 41_400_000) < 1_000
+    assert abs(sum(d.kur_per_month for d in ds) * 12 - 5_040_000) < 10_000
+    m = pd.read_csv(national_world / "truth" / "metrics.csv", dtype={"region": str})
+    k6 = m[(m["metric"] == "K6") & m["breakdown"].isna()]
+    assert k6["region"].str.len().eq(2).sum() >= 30, "provinces are reported"
+    assert k6["region"].str.len().eq(5).sum() >= 300, "regencies/cities are reported"
+
+
+def test_old_region_codes_map_to_current_regions():
+    from ingestion import regions
+    changes = regions.code_changes()
+    assert changes and all(new in regions.regencies() and old not in regions.regencies()
+                           for old, new in changes.items())
+    assert regions.to_regency("9471") == "91.71"            # Kota Jayapura before the 2022 split
+    assert regions.to_regency("3513012001") == "35.13"      # undotted village code
+    assert regions.to_regency("35.13.01.2001") == "35.13"
+    assert regions.to_regency("99.99.99") is None
