@@ -71,7 +71,3 @@ def to_regency(code: str | None) -> str | None:
     regency = dotted(digits[:4])
     regency = code_changes().get(regency, regency)
     return regency if regency in regencies() else None
-
-
-def province_of(regency: str) -> str:
-    return regency[:2]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ingestion import regions
 
-from .feeds import Delivery
+from .feeds import KEYS, Delivery
 from .writers import first_data_line
 
 NIK_COLUMNS = {"pengurus": "nik", "umkm": "nik_pemilik", "peserta": "nik", "klaim": "nik", "kur": "nik_debitur"}
@@ -168,12 +168,7 @@ class Injector:
 
 
 def _key_columns(d: Delivery) -> list[str]:
-    from .feeds import KEYS
     return KEYS[d.feed]
-
-
-def _csv_like(d: Delivery) -> bool:
-    return d.layout.kind == "csv"
 
 
 def _obj(d: Delivery, col: str) -> None:
@@ -393,7 +388,7 @@ def _duplicate_key(inj, d, target, probe):
 def _fields(kind):
     def fn(inj, d, target, probe):
         if probe:
-            return _csv_like(d)
+            return d.layout.kind == "csv"
         i, labels = target
         for lab in labels:
             if kind == "too_many_fields":

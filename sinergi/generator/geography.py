@@ -42,10 +42,6 @@ class Geography:
         self._villages = np.array(flat, dtype=object)
         self._offsets = np.array(offsets)
         self._counts = np.array(counts)
-        self._index = {code: i for i, code in enumerate(self.regencies)}
-
-    def regency_index(self, codes: np.ndarray) -> np.ndarray:
-        return np.array([self._index[c] for c in codes])
 
     def random_villages(self, rng: np.random.Generator, regency_idx: np.ndarray) -> np.ndarray:
         pick = (rng.random(len(regency_idx)) * self._counts[regency_idx]).astype(int)
