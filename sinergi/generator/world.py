@@ -545,7 +545,7 @@ def _contributions(w: World, rng: np.random.Generator) -> None:
     payers["payer_idx"] = np.arange(n)
     w.payers = payers
     # Monthly dues: employers pay for their registered workers, individuals for themselves.
-    part["due"] = _monthly_due(part, emp)
+    _add_monthly_dues(part, emp)
     rows = []
     prev = pt_before
     for m in range(N):
@@ -572,7 +572,8 @@ JP_WAGE_CAP = 10_042_300
 JKP_WAGE_CAP = 5_000_000
 
 
-def _monthly_due(part: pd.DataFrame, emp: pd.DataFrame) -> np.ndarray:
+def _add_monthly_dues(part: pd.DataFrame, emp: pd.DataFrame) -> None:
+    """Each participant's monthly contribution per programme (due_jkk ... due_jkp)."""
     upah = part["upah"].to_numpy().astype(float)
     prog = part["program"].to_numpy().astype(str)
     by_emp = np.isin(part["segmen"].to_numpy(), ["PU", "JAKON"])
@@ -583,7 +584,6 @@ def _monthly_due(part: pd.DataFrame, emp: pd.DataFrame) -> np.ndarray:
     part["due_jht"] = np.round(np.where(has("JHT"), upah * np.where(by_emp, 0.057, 0.02), 0)).astype(np.int64)
     part["due_jp"] = np.round(np.where(has("JP"), np.minimum(upah, JP_WAGE_CAP) * 0.03, 0)).astype(np.int64)
     part["due_jkp"] = np.round(np.where(has("JKP"), np.minimum(upah, JKP_WAGE_CAP) * 0.0036, 0)).astype(np.int64)
-    return part[["due_jkk", "due_jkm", "due_jht", "due_jp", "due_jkp"]].sum(axis=1).to_numpy()
 
 
 def _claims(w: World, rng: np.random.Generator) -> None:
