@@ -41,7 +41,7 @@ def print_world(out: Path, console: Console) -> None:
     regions_shown = ["ID"] + sorted(r for r in metrics["region"].unique() if len(r) == 5)
     names = regions.regencies()
     for r in regions_shown:
-        table.add_column("Nasional" if r == "ID" else names[r].replace("Kabupaten ", "").replace("Kota ", ""),
+        table.add_column("Semua (ID)" if r == "ID" else names[r].replace("Kabupaten ", "").replace("Kota ", ""),
                          justify="right")
     now = metrics[(metrics["as_of"] == latest) & metrics["breakdown"].isna()]
     for metric, label in HEADLINE:
@@ -53,3 +53,5 @@ def print_world(out: Path, console: Console) -> None:
         show = (lambda v: "Rp" + fmt.angka(v / 1e6, 1) + " jt") if money else fmt.angka
         table.add_row(f"{metric} {label}", *[show(values[r]) if r in values else "-" for r in regions_shown])
     console.print(table)
+    console.print(f"Berkas kiriman ada di {Path(out) / 'landing'}, kebenarannya di {truth}. "
+                  "Pemuatan ke gudang data, dbt dan dasbor menyusul pada tahap berikutnya.")
