@@ -71,3 +71,9 @@ def to_regency(code: str | None) -> str | None:
     regency = dotted(digits[:4])
     regency = code_changes().get(regency, regency)
     return regency if regency in regencies() else None
+
+
+@lru_cache(maxsize=1)
+def known_codes() -> frozenset[str]:
+    """Every current code at any level (province, regency/city, district, village), dotted."""
+    return frozenset(wilayah()) | frozenset(villages())

@@ -443,6 +443,10 @@ def _broken(kind, detail, edit=None, control=None):
     return fn
 
 
+def _emptiness_detectable(d) -> bool:
+    return d.layout.kind != "jsonl" or d.layout.control_line
+
+
 def _truncate(data: bytes) -> bytes:
     return data[: max(1, int(len(data) * 0.6))]
 
@@ -520,7 +524,9 @@ def _out_of_order(inj, d):
 
 FILE_DEFECTS = {
     "file_truncated": (lambda inj, d: d.layout.kind != "xlsx" and (_monthly(inj, d) or _midmonth_ods(inj, d)), _truncated),
-    "file_empty": (lambda inj, d: _monthly(inj, d) or _midmonth_ods(inj, d), _empty),
+    # An increment in JSON Lines without a control line is legitimately empty on a quiet day: only
+    # files whose emptiness can be told from a quiet day get this defect.
+    "file_empty": (lambda inj, d: (_monthly(inj, d) or _midmonth_ods(inj, d)) and _emptiness_detectable(d), _empty),
     "trailer_mismatch": (lambda inj, d: d.feed == "kur" and d.folder != "himbara/mandiri",
                          _broken("trailer_mismatch", "trailer or closing total does not match the body", control="wrong")),
     "control_missing": (lambda inj, d: d.layout.control_file,

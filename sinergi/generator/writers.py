@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,15 @@ import pandas as pd
 from . import xlsx
 from .feeds import Delivery
 
+
+
+def amount_total(values: pd.Series) -> int:
+    """A control total as the sender computes it: over the true amounts, however a defect wrote them."""
+    def whole(v):
+        if isinstance(v, str):  # `1.250.000,00` or `1,250,000.00`: drop the decimals, keep the digits
+            v = re.sub(r"[^\d-]", "", re.sub(r"[.,]\d{1,2}$", "", v))
+        return 0 if v is None or v != v or v == "" else int(v)
+    return sum(whole(v) for v in values.tolist())
 
 
 def first_data_line(d: Delivery) -> int:
@@ -124,7 +134,7 @@ def _csv(d: Delivery) -> bytes:
     for pos, edit in d.line_edits.items():
         lines[pos + 1] = edit(lines[pos + 1], lay.delimiter)
     if lay.trailer:
-        total = int(pd.to_numeric(d.frame["plafon"], errors="coerce").fillna(0).sum())
+        total = amount_total(d.frame["plafon"])
         lines.append(f"TRL|{len(d.frame) + (1 if d.control == 'wrong' else 0)}|{total}")
     text = d.line_end.join(lines) + d.line_end
     return text.encode(d.encoding or lay.encoding)
@@ -163,7 +173,7 @@ def _jsonl(d: Delivery) -> bytes:
     for pos, edit in d.line_edits.items():
         lines[pos] = edit(lines[pos], ",")
     if lay.control_line:
-        total = int(pd.to_numeric(d.frame["plafon"], errors="coerce").fillna(0).sum())
+        total = amount_total(d.frame["plafon"])
         records = len(d.frame) + (1 if d.control == "wrong" else 0)
         lines.append(json.dumps({"_control": {"records": records, "total_plafon": total}}))
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
@@ -191,6 +201,6 @@ def _xlsx(d: Delivery, path: Path) -> None:
         bottom = [lay.closing] + [""] * (len(cols) + offset - 1)
         for j, c in enumerate(cols):
             if schema[c] == "amount" and (lay.closing == "TOTAL" or c == "plafon"):
-                total = int(pd.to_numeric(d.frame[c], errors="coerce").fillna(0).sum())
+                total = amount_total(d.frame[c])
                 bottom[j + offset] = total + (1 if d.control == "wrong" else 0)
     xlsx.write(path, lay.sheet, top, columns, bottom)

@@ -1,0 +1,131 @@
+"""DDL for the raw layer, the load ledger (`audit`) and the personal-data vault, from the contracts.
+
+Every statement is idempotent: `ensure()` runs before each load, and a contract that gains a column
+gains it in its raw table.
+"""
+from __future__ import annotations
+
+from .contracts import Contracts, Feed
+
+SQL_TYPES = {"date": "date", "timestamp": "timestamp", "month": "date", "amount": "numeric(18,2)",
+             "int": "bigint", "rate": "numeric(6,2)"}
+
+AUDIT = """
+create schema if not exists audit;
+create schema if not exists vault;
+create sequence if not exists audit.load_id_seq;
+create table if not exists audit.load (
+    load_id bigint primary key,
+    sender text not null,
+    unit text not null,
+    feed text,
+    period text,
+    file text not null,
+    size_bytes bigint not null,
+    sha256 text not null,
+    received_at timestamptz not null,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    rows_read bigint not null default 0,
+    rows_loaded bigint not null default 0,
+    rows_quarantined bigint not null default 0,
+    status text not null check (status in ('loaded', 'duplicate', 'superseded', 'rejected', 'held')),
+    reason_code text,
+    reason text,
+    repairs text[] not null default '{}',
+    notes text,
+    duplicate_of bigint references audit.load,
+    superseded_by bigint references audit.load,
+    archived_to text,
+    quality text not null default 'pending' check (quality in ('pending', 'passed', 'warning', 'failed', 'none')),
+    loader_version text not null,
+    constraint rows_add_up check (status not in ('loaded', 'superseded')
+                                  or rows_read = rows_loaded + rows_quarantined)
+);
+create index if not exists load_sha256 on audit.load (sha256);
+create index if not exists load_family on audit.load (sender, unit, feed, period);
+create table if not exists audit.quarantine (
+    load_id bigint not null references audit.load deferrable initially deferred,
+    line integer not null,
+    reason text not null,
+    column_name text,
+    message text not null,
+    primary key (load_id, line)
+);
+create table if not exists audit.repair (
+    load_id bigint not null references audit.load deferrable initially deferred,
+    line integer not null,
+    column_name text not null,
+    kind text not null,
+    before text,
+    after text
+);
+create index if not exists repair_load on audit.repair (load_id);
+create table if not exists audit.release (
+    sha256 text primary key,
+    released_at timestamptz not null default now(),
+    note text not null
+);
+create table if not exists audit.expectation_result (
+    load_id bigint not null references audit.load deferrable initially deferred,
+    suite text not null,
+    expectation text not null,
+    column_name text,
+    critical boolean not null,
+    success boolean not null,
+    observed text,
+    run_id text not null,
+    run_at timestamptz not null default now()
+);
+create index if not exists expectation_result_load on audit.expectation_result (load_id);
+-- Plain NIKs and names live here only; everything else carries the token (UU 27/2022).
+create table if not exists vault.person (
+    load_id bigint not null,
+    line integer not null,
+    feed text not null,
+    nik_token text,
+    nik text,
+    nama text
+);
+create index if not exists person_token on vault.person (nik_token);
+create table if not exists vault.quarantine_text (
+    load_id bigint not null,
+    line integer not null,
+    raw_text text,
+    primary key (load_id, line)
+);
+"""
+
+
+def raw_columns(feed: Feed) -> list[tuple[str, str]]:
+    """(name, SQL type) of the stored columns, in COPY order (after _load_id, _file, _line)."""
+    out = []
+    for col in feed.columns.values():
+        if col.stored_as:
+            out.append((col.stored_as, SQL_TYPES.get(col.type, "text")))
+    return out
+
+
+def raw_table(feed: Feed) -> str:
+    cols = ",\n    ".join(f"{n} {t}" for n, t in raw_columns(feed))
+    adds = "\n".join(f"alter table {feed.table} add column if not exists {n} {t};" for n, t in raw_columns(feed))
+    return f"""
+create schema if not exists {feed.schema};
+create table if not exists {feed.table} (
+    _load_id bigint not null,
+    _file text not null,
+    _line integer not null,
+    {cols}
+);
+{adds}
+create index if not exists {feed.name}_load on {feed.table} using brin (_load_id);
+"""
+
+
+def ensure(conn, contracts: Contracts) -> None:
+    """Create or complete every schema and table (safe to run concurrently and repeatedly)."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.schema'))")
+        conn.execute(AUDIT)
+        for feed in contracts.feeds.values():
+            conn.execute(raw_table(feed))
