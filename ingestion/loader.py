@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from psycopg.types.json import Jsonb
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from . import contracts as contracts_mod
@@ -124,9 +126,10 @@ class Loader:
                 return self._record(rel, None, size, sha, received, started, "rejected", "unknown_file",
                                     "nama atau folder berkas tidak dikenal kontrak mana pun; tambahkan kontrak "
                                     "di ingestion/contracts.yml atau minta pengirim memakai nama baku")
+            # Files without data rows (a header only, or nothing) say only "nothing this period": never twins.
             twin = self.conn.execute(
                 "select load_id, file from audit.load where sha256 = %s and status in ('loaded', 'superseded') "
-                "order by load_id limit 1", (sha,)).fetchone()
+                "and (rows_read > 0 or file = %s) order by load_id limit 1", (sha, rel)).fetchone()
             if twin:
                 return self._record(rel, match, size, sha, received, started, "duplicate", "duplicate_delivery",
                                     f"isi sama persis dengan {twin[1]} (muatan {twin[0]}); tidak dimuat lagi",
@@ -143,7 +146,8 @@ class Loader:
     def _already_committed(self, rel: str, sha: str) -> Outcome | None:
         """A file whose ledger row committed but which a crash left in the landing folder."""
         row = self.conn.execute(
-            "select load_id, status, archived_to from audit.load where file = %s and sha256 = %s "
+            "select load_id, status, archived_to from audit.load l where file = %s and sha256 = %s and not exists "
+            "(select 1 from audit.release r where r.sha256 = l.sha256 and r.released_at > l.finished_at) "
             "order by load_id desc limit 1", (rel, sha)).fetchone()
         if not row or row[2] is None or (self.landing / row[2]).exists():
             return None
@@ -154,7 +158,7 @@ class Loader:
 
     def _load_rows(self, rel, match: Match, size, sha, received, started) -> Outcome:
         path = self.landing / rel
-        if size == 0:
+        if size == 0 and not _quiet_day_possible(match):
             raise FileProblem("file_empty", "berkas kosong (0 byte)")
         released = self.conn.execute("select 1 from audit.release where sha256 = %s", (sha,)).fetchone()
         control = self._control_file(path, match, sha, released)
@@ -166,7 +170,8 @@ class Loader:
         outcome = self._record(rel, match, size, sha, received, started, "loaded", None,
                                "; ".join(notes) or None, load_id=load_id, rows_read=counts.rows_read,
                                rows_loaded=counts.rows_loaded, rows_quarantined=counts.rows_quarantined,
-                               repairs=sorted(set(counts.repairs)))
+                               repairs=sorted(set(counts.repairs)),
+                               totals=({**counts.control_from_file, **control}, counts.loaded_sums))
         superseded = self.conn.execute(
             "update audit.load set status = 'superseded', superseded_by = %s where sender = %s and unit = %s "
             "and feed = %s and period = %s and status = 'loaded' and load_id <> %s returning file",
@@ -254,7 +259,8 @@ class Loader:
 
     # --- ledger ----------------------------------------------------------------------------------
     def _record(self, rel, match: Match | None, size, sha, received, started, status, code, reason, *,
-                load_id=None, rows_read=0, rows_loaded=0, rows_quarantined=0, repairs=(), duplicate_of=None) -> Outcome:
+                load_id=None, rows_read=0, rows_loaded=0, rows_quarantined=0, repairs=(), duplicate_of=None,
+                totals=(None, None)) -> Outcome:
         if load_id is None:
             load_id = self.conn.execute("select nextval('audit.load_id_seq')").fetchone()[0]
         sender = match.sender if match else rel.split("/")[0]
@@ -263,12 +269,13 @@ class Loader:
         self.conn.execute(
             "insert into audit.load (load_id, sender, unit, feed, period, file, size_bytes, sha256, received_at, "
             "started_at, finished_at, rows_read, rows_loaded, rows_quarantined, status, reason_code, reason, "
-            "repairs, notes, duplicate_of, archived_to, quality, loader_version) values (%s, %s, %s, %s, %s, %s, "
-            "%s, %s, %s, %s, now(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "repairs, notes, duplicate_of, archived_to, quality, loader_version, control_totals, amounts_loaded) values "
+            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (load_id, sender, unit, match.feed.name if match else None, match.period if match else None, rel, size,
              sha, received, started, rows_read, rows_loaded, rows_quarantined, status, code,
              reason if status != "loaded" else None, list(repairs), reason if status == "loaded" else None,
-             duplicate_of, target, "pending" if status == "loaded" else "none", loader_version()))
+             duplicate_of, target, "pending" if status == "loaded" else "none", loader_version(),
+             *(Jsonb(t) if t is not None else None for t in totals)))
         outcome = Outcome(rel, sender, unit, match.feed.name if match else None, match.period if match else None,
                           status, rows_read, rows_loaded, rows_quarantined, reason, code, load_id, list(repairs), target)
         return outcome
@@ -312,6 +319,12 @@ class Loader:
 
 # --- helpers -------------------------------------------------------------------------------------
 
+def _quiet_day_possible(match: Match) -> bool:
+    """An increment in JSON Lines without a control line has no header: on a quiet day it is empty."""
+    fmt = match.format
+    return fmt.kind == "jsonl" and not fmt.control_line and match.feed.kind == "increment"
+
+
 def _csv_bytes(table: pa.Table, lines: np.ndarray, load_id: int, rel: str) -> bytes:
     """Rows as COPY csv: the load id, file and line first, then the stored columns."""
     n = table.num_rows
@@ -329,6 +342,7 @@ class _Counts:
         self.columns = columns
         self.rows_read = self.rows_loaded = self.rows_quarantined = 0
         self.sums: dict[str, float] = {}
+        self.loaded_sums: dict[str, float] = {}
         self.repairs: list[str] = []
         self.notes: list[str] = []
         self.control_from_file: dict = {}
@@ -339,6 +353,8 @@ class _Counts:
         self.rows_quarantined += len(checked.quarantined)
         for col, total in checked.amounts.items():
             self.sums[col] = self.sums.get(col, 0.0) + total
+            kept = pc.sum(pc.cast(checked.table.column(col), pa.float64())).as_py() or 0.0
+            self.loaded_sums[col] = self.loaded_sums.get(col, 0.0) + kept
         self.repairs += sorted({r[2] for r in checked.repairs})
 
     def structural(self, rows: list[tuple], positions: dict | None, fmt) -> None:

@@ -109,7 +109,7 @@ def detect_encoding(path: Path, fmt: Format, facts: Facts) -> str:
 
 def check_complete(path: Path, fmt: Format) -> None:
     """A text file that does not end with a line end was cut off mid-row."""
-    if fmt.gzip or fmt.kind == "xlsx":
+    if fmt.gzip or fmt.kind == "xlsx" or path.stat().st_size == 0:
         return
     with open(path, "rb") as f:
         f.seek(-1, 2)

@@ -33,6 +33,8 @@ create table if not exists audit.load (
     reason_code text,
     reason text,
     repairs text[] not null default '{}',
+    control_totals jsonb,
+    amounts_loaded jsonb,
     notes text,
     duplicate_of bigint references audit.load,
     superseded_by bigint references audit.load,

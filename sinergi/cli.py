@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import fmt
+from . import cli_ingest, fmt
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
@@ -82,6 +82,9 @@ def demo(
     opts = Options(profile="seed", scale=1.0, months=3, start="2024-01", seed=42, defect_rate=0.001)
     _generate(opts, out)
     summary.print_world(out, console)
+
+
+cli_ingest.register(app, console)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 ENV_WAREHOUSE_URL = "WAREHOUSE_URL"
 ENV_LANDING_DIR = "SINERGI_LANDING_DIR"
 ENV_PSEUDONYM_KEY = "SINERGI_PSEUDONYM_KEY"
+ENV_GX_DIR = "SINERGI_GX_DIR"
 
 DEFAULT_WAREHOUSE_URL = "postgresql://postgres@127.0.0.1:5432/sinergi"
 DEFAULT_LANDING_DIR = "landing"
@@ -25,3 +26,8 @@ def warehouse_url() -> str:
 
 def landing_dir() -> Path:
     return Path(os.environ.get(ENV_LANDING_DIR, DEFAULT_LANDING_DIR))
+
+
+def gx_dir() -> Path:
+    """Great Expectations' runtime project (stores, results, Data Docs): outside version control."""
+    return Path(os.environ.get(ENV_GX_DIR, PROJECT_ROOT / ".local" / "gx"))

@@ -1,0 +1,149 @@
+"""`sinergi load`, `ledger`, `quarantine`, `release`: the ingestion verbs, same code as the DAGs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import fmt, settings
+
+STATUS_ID = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "digantikan", "rejected": "ditolak",
+             "held": "ditahan"}
+STATUS_STYLE = {"loaded": "green", "duplicate": "cyan", "superseded": "blue", "rejected": "red", "held": "yellow"}
+
+
+def register(app: typer.Typer, console) -> None:
+    @app.command()
+    def load(
+        landing: Annotated[Optional[Path], typer.Argument(help="Folder kiriman (bawaan: $SINERGI_LANDING_DIR)")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Satu objek JSON per berkas")] = False,
+        sender: Annotated[Optional[str], typer.Option(help="Hanya satu pengirim: kemenkop, bpjstk, himbara")] = None,
+        checks: Annotated[bool, typer.Option(help="Jalankan Great Expectations pada tiap muatan")] = True,
+    ) -> None:
+        """Muat berkas baru dari folder kiriman ke gudang data, dengan buku besar dan karantina."""
+        landing = landing or settings.landing_dir()
+        if not landing.is_dir():
+            _fail(console, f"folder kiriman {landing} tidak ada; berikan foldernya, misalnya `sinergi load .local/demo/landing`")
+        outcomes = run_load(landing, sender, checks, console, quiet=as_json)
+        if as_json:
+            for o in outcomes:
+                typer.echo(json.dumps(o.as_dict(), ensure_ascii=False, default=str))
+        else:
+            print_outcomes(outcomes, console)
+
+    @app.command()
+    def ledger(
+        status: Annotated[Optional[str], typer.Option(help="loaded, duplicate, superseded, rejected, held")] = None,
+        sender: Annotated[Optional[str], typer.Option(help="kemenkop, bpjstk, himbara")] = None,
+        limit: Annotated[int, typer.Option(help="Jumlah baris terbaru")] = 200,
+    ) -> None:
+        """Tampilkan buku besar muatan: satu baris per berkas yang diterima."""
+        from ingestion import ledger as ledger_mod
+        with _connect(console) as conn:
+            rows = ledger_mod.ledger(conn, status, sender, limit)
+        table = Table("Muatan", "Berkas", "Status", "Dibaca", "Dimuat", "Karantina", "Mutu", "Alasan", title="Buku besar muatan")
+        for r in reversed(rows):
+            table.add_row(str(r["load_id"]), r["file"], _status(r["status"]), fmt.angka(r["rows_read"]),
+                          fmt.angka(r["rows_loaded"]), fmt.angka(r["rows_quarantined"]), r["quality"], r["reason"] or "")
+        console.print(table)
+
+    @app.command()
+    def quarantine(
+        file: Annotated[Optional[str], typer.Option(help="Satu berkas (jalur di folder kiriman) untuk melihat barisnya")] = None,
+        reason: Annotated[Optional[str], typer.Option(help="Satu kode alasan")] = None,
+    ) -> None:
+        """Baris yang dikarantina, per berkas dan alasan (dengan --file: baris demi baris)."""
+        from ingestion import ledger as ledger_mod
+        with _connect(console) as conn:
+            if file:
+                rows = ledger_mod.quarantined_rows(conn, file, reason)
+                table = Table("Baris", "Alasan", "Kolom", "Keterangan", title=f"Karantina {file}")
+                for r in rows:
+                    table.add_row(str(r["line"]), r["reason"], r["column"] or "", r["message"])
+            else:
+                rows = ledger_mod.quarantine_by_reason(conn)
+                table = Table("Berkas", "Alasan", "Baris", "Contoh", title="Karantina per berkas dan alasan")
+                for r in rows:
+                    if reason in (None, r["reason"]):
+                        table.add_row(r["file"], r["reason"], fmt.angka(r["rows"]), r["example"])
+        console.print(table)
+
+    @app.command()
+    def release(
+        file: Annotated[str, typer.Argument(help="Jalur berkas yang ditahan, seperti di buku besar")],
+        note: Annotated[str, typer.Option(help="Mengapa berkas ini dilepas (tercatat untuk auditor)")],
+        landing: Annotated[Optional[Path], typer.Option(help="Folder kiriman")] = None,
+    ) -> None:
+        """Lepaskan berkas yang ditahan: kembali ke folder kiriman dan dimuat pada putaran berikutnya."""
+        from ingestion import ledger as ledger_mod
+        with _connect(console) as conn:
+            try:
+                back = ledger_mod.release(conn, landing or settings.landing_dir(), file, note)
+            except ledger_mod.NotHeld as exc:
+                _fail(console, str(exc))
+        console.print(f"[green]Dilepas:[/] {back}. Jalankan `sinergi load` untuk memuatnya.")
+
+
+def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bool = False):
+    """Load with a progress bar; then run the expectation suites on the new batches."""
+    from ingestion import pipeline, pseudonym
+    try:
+        pseudo = pseudonym.from_environment()
+    except pseudonym.MissingKey as exc:
+        _fail(console, str(exc))
+    files = pipeline.pending(landing, sender)
+    url = settings.warehouse_url()
+    with Progress(TextColumn("[bold]Memuat"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, disable=quiet) as bar:
+        task = bar.add_task("", total=len(files))
+        outcomes = pipeline.load_files(url, landing, files, pseudo,
+                                       on_file=lambda o: bar.update(task, advance=1, description=o.file))
+    if checks:
+        from ingestion import quality
+        loaded = [o.load_id for o in outcomes if o.status == "loaded" and not o.recovered]
+        with Progress(TextColumn("[bold]Memeriksa mutu"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, disable=quiet) as bar:
+            task = bar.add_task("", total=len(loaded))
+            quality.check_loads(url, loaded, on_load=lambda *_: bar.update(task, advance=1))
+    return outcomes
+
+
+def print_outcomes(outcomes, console) -> None:
+    if not outcomes:
+        console.print("Tidak ada berkas baru di folder kiriman.")
+        return
+    table = Table("Berkas", "Status", "Dibaca", "Dimuat", "Karantina", "Alasan", title="Hasil pemuatan")
+    for o in outcomes:
+        table.add_row(o.file, _status(o.status), fmt.angka(o.rows_read), fmt.angka(o.rows_loaded),
+                      fmt.angka(o.rows_quarantined), o.reason or "")
+    console.print(table)
+    counts = {}
+    for o in outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    console.print(", ".join(f"{fmt.angka(n)} {STATUS_ID[s]}" for s, n in counts.items()))
+    if counts.get("rejected") or counts.get("held"):
+        console.print("Berkas ditolak atau ditahan: lihat alasannya dengan `sinergi ledger --status rejected` "
+                      "(atau held) dan langkahnya di docs/runbooks.md.")
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLE[status]}]{STATUS_ID[status]}[/]"
+
+
+def _connect(console):
+    from ingestion import pipeline, schema, contracts
+    try:
+        conn = pipeline.connect(settings.warehouse_url())
+    except Exception as exc:  # psycopg.OperationalError: say where and what to do
+        _fail(console, f"gudang data di {settings.warehouse_url()} tidak dapat dihubungi ({exc}); periksa WAREHOUSE_URL")
+    schema.ensure(conn, contracts.load())
+    return conn
+
+
+def _fail(console, message: str):
+    console.print(f"[red]Gagal:[/] {message}")
+    raise typer.Exit(2)
