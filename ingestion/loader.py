@@ -172,14 +172,30 @@ class Loader:
                                rows_loaded=counts.rows_loaded, rows_quarantined=counts.rows_quarantined,
                                repairs=sorted(set(counts.repairs)),
                                totals=({**counts.control_from_file, **control}, counts.loaded_sums))
-        superseded = self.conn.execute(
+        self._supersede(match, load_id, received, outcome)
+        return outcome
+
+    def _supersede(self, match: Match, load_id: int, received, outcome: Outcome) -> None:
+        """Of the files loaded for one family and period, the one delivered last stands; the others stay,
+        marked superseded. Delivery time decides, not load order, so a late-loaded original cannot win."""
+        family = (match.sender, match.unit, match.feed.name, match.period)
+        newer = self.conn.execute(
+            "select load_id, file from audit.load where sender = %s and unit = %s and feed = %s and period = %s "
+            "and status = 'loaded' and load_id <> %s and received_at > %s order by received_at desc limit 1",
+            (*family, load_id, received)).fetchone()
+        if newer:
+            self.conn.execute("update audit.load set status = 'superseded', superseded_by = %s, notes = "
+                              "concat_ws('; ', notes, %s::text) where load_id = %s",
+                              (newer[0], f"sudah digantikan {newer[1]} yang dikirim kemudian", load_id))
+            outcome.status = "superseded"
+            return
+        older = self.conn.execute(
             "update audit.load set status = 'superseded', superseded_by = %s where sender = %s and unit = %s "
             "and feed = %s and period = %s and status = 'loaded' and load_id <> %s returning file",
-            (load_id, match.sender, match.unit, match.feed.name, match.period, load_id)).fetchall()
-        if superseded:
+            (load_id, *family, load_id)).fetchall()
+        if older:
             self.conn.execute("update audit.load set notes = concat_ws('; ', notes, %s::text) where load_id = %s",
-                              (f"menggantikan {', '.join(r[0] for r in superseded)}", load_id))
-        return outcome
+                              (f"menggantikan {', '.join(r[0] for r in older)}", load_id))
 
     def _control_file(self, path: Path, match: Match, sha: str, released) -> dict:
         spec = match.format.control_file
@@ -278,6 +294,15 @@ class Loader:
              *(Jsonb(t) if t is not None else None for t in totals)))
         outcome = Outcome(rel, sender, unit, match.feed.name if match else None, match.period if match else None,
                           status, rows_read, rows_loaded, rows_quarantined, reason, code, load_id, list(repairs), target)
+        return outcome
+
+    def latest(self, rel: str) -> Outcome:
+        """The ledger's last word on a file (handled by another task or an earlier run)."""
+        row = self.conn.execute("select max(load_id) from audit.load where file = %s", (rel,)).fetchone()
+        if row[0] is None:
+            raise FileNotFoundError(f"{rel} tidak ada di folder kiriman maupun di buku besar")
+        outcome = self._outcome(row[0])
+        outcome.recovered = True
         return outcome
 
     def _outcome(self, load_id: int) -> Outcome:

@@ -37,6 +37,27 @@ def load_files(url: str, landing: Path, files: list[str], pseudonymiser: Pseudon
     return outcomes
 
 
+def load_in_order(url: str, landing: Path, rel: str, pseudonymiser: Pseudonymiser) -> Outcome:
+    """Load one file, first loading any file of its family delivered before it that still waits.
+
+    Airflow may run the mapped tasks of one DAG run in any order; this keeps a correction after its
+    original and each snapshot after the one before, whichever task comes first. A file another task
+    has already handled is answered from the ledger.
+    """
+    landing = Path(landing)
+    contracts = contracts_mod.load()
+    match = contracts.match(rel)
+    waiting = pending(landing)
+    if rel not in waiting:
+        with connect(url) as conn:
+            return Loader(conn, landing, pseudonymiser).latest(rel)
+    family = [f for f in waiting[:waiting.index(rel) + 1]
+              if match and (m := contracts.match(f)) and m.family_key == match.family_key] or [rel]
+    if rel not in family:
+        family.append(rel)
+    return load_files(url, landing, family, pseudonymiser)[-1]
+
+
 def load_landing(url: str, landing: Path, pseudonymiser: Pseudonymiser, sender: str | None = None,
                  on_file: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     return load_files(url, landing, pending(landing, sender), pseudonymiser, on_file)
