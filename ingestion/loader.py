@@ -126,10 +126,12 @@ class Loader:
                 return self._record(rel, None, size, sha, received, started, "rejected", "unknown_file",
                                     "nama atau folder berkas tidak dikenal kontrak mana pun; tambahkan kontrak "
                                     "di ingestion/contracts.yml atau minta pengirim memakai nama baku")
-            # Files without data rows (a header only, or nothing) say only "nothing this period": never twins.
+            # A twin is the same bytes for the same family and period (or under the same name). A snapshot
+            # that did not change since yesterday has yesterday's bytes but is today's delivery: it loads.
             twin = self.conn.execute(
                 "select load_id, file from audit.load where sha256 = %s and status in ('loaded', 'superseded') "
-                "and (rows_read > 0 or file = %s) order by load_id limit 1", (sha, rel)).fetchone()
+                "and (file = %s or (sender, unit, feed, period) = (%s, %s, %s, %s)) order by load_id limit 1",
+                (sha, rel, match.sender, match.unit, match.feed.name, match.period)).fetchone()
             if twin:
                 return self._record(rel, match, size, sha, received, started, "duplicate", "duplicate_delivery",
                                     f"isi sama persis dengan {twin[1]} (muatan {twin[0]}); tidak dimuat lagi",

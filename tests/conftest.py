@@ -11,6 +11,9 @@ from sinergi.generator import Options, generate
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# A key made for this session only: nothing in the repository can reproduce the tokens.
+os.environ["SINERGI_PSEUDONYM_KEY"] = uuid.uuid4().hex + uuid.uuid4().hex
 
 CLEAN = Options(profile="seed", scale=0.25, months=2, start="2024-01", seed=7, defect_rate=0.0)
 DEFECTIVE = Options(profile="seed", scale=0.25, months=2, start="2024-01", seed=7, defect_rate=0.002)
@@ -49,3 +52,30 @@ def pg_url():
     warehouse.create_database(url)
     yield url
     warehouse.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def new_db():
+    """Factory of fresh, uniquely named databases; all dropped after the session."""
+    from sinergi import settings, warehouse
+    base = os.environ.get("TEST_PG_URL", settings.DEFAULT_WAREHOUSE_URL)
+    made = []
+
+    def make() -> str:
+        url = base.rsplit("/", 1)[0] + f"/sinergi_test_{uuid.uuid4().hex[:10]}"
+        if not warehouse.server_answers(url):
+            pytest.fail(f"No PostgreSQL answers at {url}: start it or set TEST_PG_URL")
+        warehouse.create_database(url)
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        warehouse.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def gx_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gx")
+    os.environ["SINERGI_GX_DIR"] = str(path)
+    return path
