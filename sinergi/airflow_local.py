@@ -56,7 +56,7 @@ def main(dag_ids: list[str]) -> int:
         return 1
     failed = []
     for dag_id in dag_ids:
-        run = bag.get_dag(dag_id).test()
+        run = bag.dags[dag_id].test()
         print(f"{dag_id}: {run.state}")
         if str(run.state) != "success":
             failed.append(dag_id)

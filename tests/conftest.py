@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 import pytest
@@ -12,6 +13,9 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# Airflow imported by a test reads its home at import: keep it out of ~/airflow.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="sinergi_airflow_")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 # A key made for this session only: nothing in the repository can reproduce the tokens.
 os.environ["SINERGI_PSEUDONYM_KEY"] = uuid.uuid4().hex + uuid.uuid4().hex
 
