@@ -13,6 +13,8 @@ from pathlib import Path
 
 from . import settings
 
+INGEST_DAGS = ["sinergi_ingest_kemenkop", "sinergi_ingest_bpjstk", "sinergi_ingest_himbara"]
+
 
 def environment(home: Path, warehouse_url: str, landing: Path) -> dict[str, str]:
     home = Path(home).resolve()

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import cli_ingest, fmt
+from . import cli_ingest, fmt, settings
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
@@ -74,14 +74,28 @@ def _generate(opts, out: Path):
 def demo(
     out: Annotated[Path, typer.Option(help="Folder demo")] = Path(".local/demo"),
 ) -> None:
-    """Jalankan contoh lengkap pada dunia seed yang dibangkitkan, lalu tampilkan ringkasannya."""
-    from . import summary, warehouse
+    """Jalankan contoh lengkap: dunia seed dibangkitkan, dimuat lewat DAG Airflow, lalu diringkas."""
+    import shutil
+
+    from . import airflow_local, secrets, summary, warehouse
     from .generator import Options
-    url = warehouse.ensure(say=lambda m: console.print(f"[yellow]{m}[/]"))
-    console.print(f"Gudang data: [bold]{warehouse.database_name(url)}[/] siap.")
+    url = warehouse.ensure(settings.demo_url(), say=lambda m: console.print(f"[yellow]{m}[/]"))
+    warehouse.drop_database(url)  # the demo starts from nothing each time; its own database, never WAREHOUSE_URL's
+    warehouse.create_database(url)
+    console.print(f"Gudang data demo: [bold]{warehouse.database_name(url)}[/] siap.")
+    shutil.rmtree(out, ignore_errors=True)
     opts = Options(profile="seed", scale=1.0, months=3, start="2024-01", seed=42, defect_rate=0.001)
     _generate(opts, out)
     summary.print_world(out, console)
+    env = airflow_local.environment(settings.PROJECT_ROOT / ".local" / "airflow", url, out / "landing")
+    env[settings.ENV_PSEUDONYM_KEY] = secrets.demo_pseudonym_key(console)
+    with console.status("[bold]Airflow menjalankan DAG pemuatan (kemenkop, bpjstk, himbara)..."):
+        result = airflow_local.run(airflow_local.INGEST_DAGS, env)
+    if result.returncode != 0:
+        console.print(result.stdout[-4000:], result.stderr[-4000:], markup=False)
+        console.print("[red]DAG gagal.[/] Log lengkap di .local/airflow/logs; perbaiki lalu jalankan `make demo` lagi.")
+        raise typer.Exit(1)
+    cli_ingest.print_ledger_summary(url, console)
 
 
 cli_ingest.register(app, console)

@@ -104,7 +104,7 @@ def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bo
                                        on_file=lambda o: bar.update(task, advance=1, description=o.file))
     if checks:
         from ingestion import quality
-        loaded = [o.load_id for o in outcomes if o.status == "loaded" and not o.recovered]
+        loaded = [o.load_id for o in outcomes if o.status in ("loaded", "superseded") and not o.recovered]
         with Progress(TextColumn("[bold]Memeriksa mutu"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, disable=quiet) as bar:
             task = bar.add_task("", total=len(loaded))
@@ -128,6 +128,24 @@ def print_outcomes(outcomes, console) -> None:
     if counts.get("rejected") or counts.get("held"):
         console.print("Berkas ditolak atau ditahan: lihat alasannya dengan `sinergi ledger --status rejected` "
                       "(atau held) dan langkahnya di docs/runbooks.md.")
+
+
+def print_ledger_summary(url: str, console) -> None:
+    """Per sender and status: files and rows; then where to look next."""
+    from ingestion import ledger as ledger_mod, pipeline, quality
+    with pipeline.connect(url) as conn:
+        rows = ledger_mod.summary(conn)
+        checked = conn.execute("select quality, count(*) from audit.load where status in ('loaded', 'superseded') "
+                               "group by 1 order by 1").fetchall()
+    table = Table("Pengirim", "Status", "Berkas", "Baris dibaca", "Baris dimuat", "Baris dikarantina",
+                  title="Ringkasan buku besar muatan")
+    for r in rows:
+        table.add_row(r["sender"], _status(r["status"]), fmt.angka(r["files"]), fmt.angka(r["rows_read"]),
+                      fmt.angka(r["rows_loaded"]), fmt.angka(r["rows_quarantined"]))
+    console.print(table)
+    console.print("Mutu (Great Expectations) per muatan: " + ", ".join(f"{q} {fmt.angka(n)}" for q, n in checked))
+    console.print(f"Data Docs: {quality.data_docs_index()}\nRincian: `sinergi ledger`, `sinergi quarantine` "
+                  f"(dengan WAREHOUSE_URL={url}).")
 
 
 def _status(status: str) -> str:

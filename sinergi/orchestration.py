@@ -81,7 +81,7 @@ def ingest_dag(sender: str, schedule: str, doc_md: str):
         @task
         def check_quality(outcomes: list[dict]) -> dict:
             from ingestion import quality
-            loaded = sorted({o["load_id"] for o in outcomes if o["status"] == "loaded"})
+            loaded = sorted({o["load_id"] for o in outcomes if o["status"] in ("loaded", "superseded")})
             return {str(k): v for k, v in quality.check_loads(warehouse_url(), loaded).items()}
 
         @task(outlets=raw_assets(sender))

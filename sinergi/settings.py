@@ -20,6 +20,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAGS_DIR = PROJECT_ROOT / "dags"
 
 
+def demo_url() -> str:
+    """`make demo` uses a database of its own beside WAREHOUSE_URL's, which it may drop and recreate."""
+    return warehouse_url().rsplit("/", 1)[0] + "/sinergi_demo"
+
+
 def warehouse_url() -> str:
     return os.environ.get(ENV_WAREHOUSE_URL, DEFAULT_WAREHOUSE_URL)
 

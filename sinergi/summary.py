@@ -54,4 +54,4 @@ def print_world(out: Path, console: Console) -> None:
         table.add_row(f"{metric} {label}", *[show(values[r]) if r in values else "-" for r in regions_shown])
     console.print(table)
     console.print(f"Berkas kiriman ada di {Path(out) / 'landing'}, kebenarannya di {truth}. "
-                  "Pemuatan ke gudang data, dbt dan dasbor menyusul pada tahap berikutnya.")
+                  "Berikutnya: pemuatan lewat Airflow.")

@@ -58,7 +58,7 @@ def generate(opts: Options, out: Path, progress=None) -> Result:
         rng = np.random.default_rng([opts.seed, 100, m])
         batch = feeds.render_month(w, m, rng)
         log += defects.inject(batch, opts.defect_rate, np.random.default_rng([opts.seed, 200, m]), month_ends,
-                              last_month=m == cal.n - 1)
+                              last_month=m == cal.n - 1, first_month=m == 0)
         for d in batch:
             writers.write(d, landing)
             delivered.append(dict(file=d.path, sender=d.sender, feed=d.feed, period=d.period, rows=len(d.frame),

@@ -76,8 +76,9 @@ LOG_COLUMNS = ["file", "line", "kind", "handling", "recoverable", "sender", "fee
 
 class Injector:
     def __init__(self, deliveries: list[Delivery], rate: float, rng: np.random.Generator, month_ends: set,
-                 last_month: bool):
+                 last_month: bool, first_month: bool = False):
         self.ds, self.rate, self.rng, self.last_month = deliveries, rate, rng, last_month
+        self.first_month = first_month
         self.month_ends = month_ends  # ODS snapshot stamps that the metrics read: never broken
         self.log: list[dict] = []
         self.pending: dict[int, list] = {}   # delivery index -> [(original row label, kind, column, detail)]
@@ -443,6 +444,11 @@ def _broken(kind, detail, edit=None, control=None):
     return fn
 
 
+def _has_predecessor(inj, d) -> bool:
+    """A shrunken snapshot is only visible against an earlier one: never the world's first of its feed."""
+    return any(o.feed == d.feed and o.folder == d.folder and o.period < d.period for o in inj.ds) or not inj.first_month
+
+
 def _emptiness_detectable(d) -> bool:
     return d.layout.kind != "jsonl" or d.layout.control_line
 
@@ -542,7 +548,8 @@ FILE_DEFECTS = {
     "column_added": (lambda inj, d: d.layout.kind == "csv" and d.sender != "himbara",
                      _simple("column_added", "an extra column `keterangan_tambahan`",
                              lambda d: setattr(d, "extra_column", ("keterangan_tambahan", ["-"] * len(d.frame))))),
-    "snapshot_shrunk": (lambda inj, d: d.feed == "koperasi" and _midmonth_ods(inj, d), _shrunk),
+    "snapshot_shrunk": (lambda inj, d: d.feed == "koperasi" and _midmonth_ods(inj, d) and _has_predecessor(inj, d),
+                        _shrunk),
     "duplicate_delivery": (lambda inj, d: _monthly(inj, d), _duplicate_delivery),
     "corrected_file": (lambda inj, d: d.feed in ("kur", "iuran", "klaim") and len(d.frame) > 0, _corrected),
     "out_of_order": (lambda inj, d: _monthly(inj, d) and not inj.last_month, _out_of_order),
@@ -550,11 +557,11 @@ FILE_DEFECTS = {
 
 
 def inject(deliveries: list[Delivery], rate: float, rng: np.random.Generator, month_ends: set,
-           last_month: bool = False) -> list[dict]:
+           last_month: bool = False, first_month: bool = False) -> list[dict]:
     """Damage one month's deliveries in place (adding redeliveries and twins); return the log."""
     if rate <= 0:
         return []
-    inj = Injector(deliveries, rate, rng, month_ends, last_month)
+    inj = Injector(deliveries, rate, rng, month_ends, last_month, first_month)
     inj.rows()
     inj.finish_rows()
     inj.files()
