@@ -424,18 +424,24 @@ class _Spools:
         self.load_id, self.feed = load_id, feed
         self.quarantine = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", newline="")
         self.repairs = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", newline="")
-        self.vault = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", newline="")
+        self.vault = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+b")
         self.texts = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", newline="")
         self.with_text: set[int] = set()
         self.quarantined: set[int] = set()
 
     def add(self, checked) -> None:
-        q, r, v = csv.writer(self.quarantine), csv.writer(self.repairs), csv.writer(self.vault)
+        q, r = csv.writer(self.quarantine), csv.writer(self.repairs)
         for line, reason, column, message in checked.quarantined:
             q.writerow((self.load_id, line, reason, column, message))
             self.quarantined.add(line)
         r.writerows((self.load_id, *rep) for rep in checked.repairs)
-        v.writerows((self.load_id, line, self.feed, token, nik, name) for line, nik, token, name in checked.vault)
+        if checked.vault is not None and checked.vault.num_rows:
+            n = checked.vault.num_rows
+            rows = pa.table({"load_id": pa.array(np.full(n, self.load_id, dtype=np.int64)),
+                             "line": checked.vault["line"], "feed": pa.nulls(n, pa.string()).fill_null(self.feed),
+                             "nik_token": checked.vault["nik_token"], "nik": checked.vault["nik"],
+                             "nama": checked.vault["nama"]})
+            pcsv.write_csv(rows, self.vault, pcsv.WriteOptions(include_header=False, quoting_style="needed"))
 
     def structural(self, rows: list[tuple]) -> None:
         q = csv.writer(self.quarantine)
@@ -472,24 +478,29 @@ class _Spools:
 
 
 def _drop_repeated_keys(checked, key: list[str], seen: np.ndarray) -> np.ndarray:
-    """Quarantine the second and later rows with a key already seen in this file; return the keys seen."""
+    """Quarantine the second and later rows with a key already seen in this file; return the keys seen
+    (64-bit hashes, sorted: eight bytes a row)."""
     n = checked.table.num_rows
     if not n:
         return seen
     frame = pd.DataFrame({k: checked.table.column(k).to_pandas() for k in key})
     hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    _, first = np.unique(hashes, return_index=True)
-    repeated = np.ones(n, dtype=bool)
-    repeated[first] = False
-    repeated |= np.isin(hashes, seen)
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    repeated = np.zeros(n, dtype=bool)
+    repeated[order[1:]] = ordered[1:] == ordered[:-1]
+    if len(seen):
+        at = np.minimum(np.searchsorted(seen, hashes), len(seen) - 1)
+        repeated |= seen[at] == hashes
     if repeated.any():
         lines = checked.lines[repeated]
         checked.quarantined += [(int(line), "duplicate_key", ",".join(key), "kunci sudah muncul di baris sebelumnya "
                                  "dalam berkas yang sama") for line in lines]
         keep = ~repeated
         checked.table = checked.table.filter(pa.array(keep))
+        if checked.vault is not None:
+            checked.vault = checked.vault.filter(pa.array(keep))
         gone = set(lines.tolist())
-        checked.vault = [v for v in checked.vault if v[0] not in gone]
         checked.repairs = [r for r in checked.repairs if r[0] not in gone]
         checked.lines = checked.lines[keep]
-    return np.union1d(seen, hashes)
+    return np.concatenate([seen, ordered]) if not len(seen) else np.sort(np.concatenate([seen, ordered]), kind="mergesort")

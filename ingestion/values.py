@@ -39,7 +39,7 @@ class Checked:
     lines: np.ndarray                       # their line numbers
     quarantined: list[tuple] = field(default_factory=list)   # (line, reason, column, message)
     repairs: list[tuple] = field(default_factory=list)       # (line, column, kind, before, after)
-    vault: list[tuple] = field(default_factory=list)         # (line, column, token, nik, name)
+    vault: pa.Table | None = None                            # line, nik_token, nik, nama
     amounts: dict[str, float] = field(default_factory=dict)  # sums over every row as sent (control totals)
 
 
@@ -132,9 +132,8 @@ class ChunkChecker:
             problems.flag(_impossible_nik_date(cleaned), "nik_bad_date", col.name,
                           "bagian tanggal lahir NIK tidak mungkin (hari 01-31 atau 41-71, bulan 01-12)")
         else:
-            text = cleaned.to_numpy(zero_copy_only=False)
             problems.flag(bad, "id_invalid", col.name,
-                          lambda at: [f"{label} tidak sah: {shown(v)}" for v in text[at]])
+                          lambda at: [f"{label} tidak sah: {shown(v)}" for v in _values(cleaned, at)])
         return cleaned
 
     def _date(self, col: Column, arr, problems: Problems, repairs, lines):
@@ -156,9 +155,8 @@ class ChunkChecker:
                 _log_repairs(repairs, lines, fixed, col.name, kind, arr, pc.cast(again, pa.string()))
             parsed = pc.coalesce(parsed, again)
         failed = pc.and_(pc.is_null(parsed), pc.is_valid(arr))
-        text = arr.to_numpy(zero_copy_only=False)
         problems.flag(failed, "date_invalid", col.name,
-                      lambda at: [f"tanggal tidak terbaca: {v!r} (format {declared[0]})" for v in text[at]])
+                      lambda at: [f"tanggal tidak terbaca: {v!r} (format {declared[0]})" for v in _values(arr, at)])
         return parsed
 
     def _timestamp(self, col: Column, arr, problems: Problems, repairs, lines):
@@ -190,9 +188,8 @@ class ChunkChecker:
             _log_repairs(repairs, lines, is_other, col.name, "amount_separator", arr, alt)
             canon = pc.if_else(is_other, alt, canon)
         failed = pc.and_(pc.invert(pc.or_(is_own, is_other)), pc.is_valid(arr))
-        text = arr.to_numpy(zero_copy_only=False)
         problems.flag(failed, "number_invalid", col.name,
-                      lambda at: [f"{col.name}: angka tidak terbaca {v!r}" for v in text[at]])
+                      lambda at: [f"{col.name}: angka tidak terbaca {v!r}" for v in _values(arr, at)])
         canon = pc.if_else(failed, pa.scalar(None, pa.string()), canon)
         number = pc.cast(canon, pa.float64())
         if col.type == "amount":
@@ -216,9 +213,8 @@ class ChunkChecker:
             _log_repairs(repairs, lines, old, col.name, "region_old_code", arr, mapped)
             dotted = pc.if_else(old, mapped, dotted)
         unknown = pc.and_(pc.is_valid(arr), pc.invert(pc.and_kleene(shaped, pc.is_in(dotted, self.known_regions))))
-        text = arr.to_numpy(zero_copy_only=False)
         problems.flag(unknown, "region_unknown", col.name,
-                      lambda at: [f"kode wilayah tidak dikenal: {v!r}" for v in text[at]])
+                      lambda at: [f"kode wilayah tidak dikenal: {v!r}" for v in _values(arr, at)])
         return dotted
 
     def _text(self, col: Column, arr, problems: Problems, repairs, lines):
@@ -244,22 +240,26 @@ class ChunkChecker:
         quarantined = [(int(lines[i]), problems.reason[i], problems.column[i], problems.message[i]) for i in bad]
         keep = pa.array(ok)
         stored: dict[str, pa.Array] = {}
-        vault: list[tuple] = []
+        vault = None
         nik_col, name_col = self.feed.nik_column, self.feed.name_column
         kept_lines = lines[ok]
-        names = values[name_col.name].filter(keep).to_pylist() if name_col else None
+        names = values[name_col.name].filter(keep) if name_col else None
         for name, col in self.feed.columns.items():
             v = values[name].filter(keep)
             if col is nik_col:
-                niks = v.to_pylist()
-                tokens = self.pseudo.tokens(niks)
-                stored[col.stored_as] = pa.array(tokens, pa.string())
-                vault = list(zip(kept_lines.tolist(), niks, tokens, names or [None] * len(niks)))
+                tokens = pa.array(self.pseudo.tokens(v.to_pylist()), pa.string())
+                stored[col.stored_as] = tokens
+                vault = pa.table({"line": pa.array(kept_lines), "nik_token": tokens, "nik": v,
+                                  "nama": names if names is not None else pa.nulls(len(v), pa.string())})
             elif col.stored_as:
                 stored[name] = v
         ok_repairs = set(kept_lines.tolist())
         repairs = [r for r in repairs if r[0] in ok_repairs]
         return Checked(pa.table(stored), kept_lines, quarantined, repairs, vault, amounts)
+
+
+def _values(arr: pa.Array, at: np.ndarray) -> list:
+    return arr.take(pa.array(at)).to_pylist()
 
 
 def _family(kind: str) -> str:
