@@ -1,0 +1,36 @@
+{# The ledger decides what the warehouse reads: only files whose status is `loaded` (the latest delivery
+   of their family and period; superseded, duplicate, rejected and held files never count) and whose
+   batch did not fail a critical expectation. #}
+{% macro accepted_quality() -%}
+    {%- if var('include_unchecked') -%}
+        ('passed', 'warning', 'none', 'pending')
+    {%- else -%}
+        ('passed', 'warning', 'none')
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro usable_loads(feed) -%}
+    select
+        load_id,
+        sender,
+        unit,
+        feed,
+        period,
+        file as source_file,
+        to_date(left(period, 6), 'YYYYMM') as as_of
+    from {{ source('audit', 'load') }}
+    where feed = '{{ feed }}'
+      and status = 'loaded'
+      and quality in {{ accepted_quality() }}
+{%- endmacro %}
+
+{# Daily snapshots: the month's state is its last usable snapshot. #}
+{% macro month_end_loads(feed) -%}
+    select * from (
+        select
+            l.*,
+            row_number() over (partition by l.unit, l.as_of order by l.period desc, l.load_id desc) as nth_latest
+        from ({{ usable_loads(feed) }}) as l
+    ) as ranked
+    where nth_latest = 1
+{%- endmacro %}

@@ -1,0 +1,38 @@
+-- KUR facilities from the four banks, one row per facility (a corrected file supersedes its month).
+with loads as ({{ usable_loads('kur') }}),
+
+ranked as (
+    select
+        l.as_of,
+        l.unit as bank_unit,
+        r.*,
+        row_number() over (partition by r.id_fasilitas order by r._load_id desc, r._line) as nth
+    from {{ source('raw_himbara', 'kur') }} as r
+    join loads as l on l.load_id = r._load_id
+)
+
+select
+    r.id_fasilitas,
+    r.as_of,
+    b.bank,
+    r.nik_debitur_token as nik_token,
+    r.tgl_lahir_debitur as tgl_lahir,
+    r.nib,
+    r.skema,
+    r.plafon,
+    r.suku_bunga,
+    r.tenor_bulan,
+    r.tgl_akad,
+    r.tgl_pencairan,
+    date_trunc('month', r.tgl_pencairan)::date as disbursement_month,
+    r.kode_wilayah,
+    {{ regency_code('r.kode_wilayah') }} as regency_code,
+    r.sektor,
+    nullif(r.kpj, '') as kpj,
+    r.status_bpjstk,
+    r._load_id as load_id,
+    r._file as source_file,
+    r._line as source_line
+from ranked as r
+join {{ ref('ref_banks') }} as b on b.bank_unit = r.bank_unit
+where r.nth = 1

@@ -1,0 +1,33 @@
+-- Officers and staff at the end of each month (the month's last usable daily snapshot).
+with loads as ({{ month_end_loads('pengurus') }}),
+
+ranked as (
+    select
+        l.as_of,
+        r.*,
+        row_number() over (
+            partition by l.as_of, r.nik_koperasi, r.nik_token, r.jabatan order by r._load_id desc, r._line
+        ) as nth
+    from {{ source('raw_kemenkop', 'pengurus') }} as r
+    join loads as l on l.load_id = r._load_id
+)
+
+select
+    as_of,
+    nik_koperasi || '|' || nik_token || '|' || jabatan as officer_key,
+    nik_koperasi,
+    nik_token,
+    jabatan,
+    case when jabatan in ('Manajer', 'Karyawan') then 'staf' else 'pengurus' end as peran,
+    jenis_kelamin,
+    tgl_lahir,
+    tgl_mulai,
+    tgl_selesai,
+    tgl_mulai <= (as_of + interval '1 month' - interval '1 day')::date
+        and (tgl_selesai is null or tgl_selesai > (as_of + interval '1 month' - interval '1 day')::date)
+        as in_office_at_month_end,
+    _load_id as load_id,
+    _file as source_file,
+    _line as source_line
+from ranked
+where nth = 1

@@ -1,0 +1,22 @@
+-- Names of the records the warehouse reads, normalised for matching, and the two halves of the NIK
+-- that tell a typing slip from another person: a hash of its first 12 digits (district and birth
+-- date) and its 4-digit serial. Kept in the `restricted` schema; the plain NIK never leaves the vault.
+with loads as (
+    {{ month_end_loads('pengurus') }}
+    union all
+    select *, 1 from ({{ usable_loads('umkm') }}) as u
+    union all
+    select *, 1 from ({{ usable_loads('peserta') }}) as p
+    union all
+    select *, 1 from ({{ usable_loads('kur') }}) as k
+)
+select
+    v.load_id,
+    v.line as source_line,
+    v.feed,
+    v.nik_token,
+    {{ name_key('v.nama', 'person') }} as name_key,
+    md5(left(v.nik, 12)) as nik_prefix_hash,
+    substr(v.nik, 13, 4) as nik_serial
+from {{ source('vault', 'person') }} as v
+join loads as l on l.load_id = v.load_id
