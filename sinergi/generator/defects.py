@@ -453,12 +453,17 @@ def _emptiness_detectable(d) -> bool:
     return d.layout.kind != "jsonl" or d.layout.control_line
 
 
+def _replaced_by_next(inj, d) -> bool:
+    """A broken mid-month snapshot is replaced by the next one; a broken increment must be resent."""
+    return _midmonth_ods(inj, d) and d.feed != "perizinan"
+
+
 def _truncate(data: bytes) -> bytes:
     return data[: max(1, int(len(data) * 0.6))]
 
 
 def _truncated(inj, d):
-    if _midmonth_ods(inj, d):
+    if _replaced_by_next(inj, d):
         d.file_edit = _truncate
         inj.moot(d)
         inj._log(d, "file_truncated", None, None, None, "cut off mid-row; the next snapshot replaces it")
@@ -468,7 +473,7 @@ def _truncated(inj, d):
 
 def _empty(inj, d):
     d.file_edit = lambda data: b""
-    if _midmonth_ods(inj, d):
+    if _replaced_by_next(inj, d):
         inj.moot(d)
         inj._log(d, "file_empty", None, None, None, "empty file; the next snapshot replaces it")
     else:
