@@ -1,7 +1,6 @@
 """The `sinergi` command line. Verbs call the same library code the DAGs call."""
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import cli_ingest, fmt, settings
+from . import cli_ingest, cli_options, cli_warehouse, fmt, settings
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
@@ -30,19 +29,13 @@ def _defect_rate(value: str) -> float:
     return rate
 
 
-def _month(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise typer.BadParameter("format bulan YYYY-MM, misalnya 2024-01")
-    return value
-
-
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder tujuan (landing/ dan truth/ dibuat di dalamnya)")],
     profile: Annotated[str, typer.Option(help="seed (lima daerah) atau national (514 kabupaten/kota)")] = "seed",
     scale: Annotated[float, typer.Option(min=0.0001, max=1.0, help="Pengali semua jumlah")] = 1.0,
     months: Annotated[int, typer.Option(min=1, max=36, help="Jumlah bulan berurutan")] = 3,
-    start: Annotated[str, typer.Option(callback=_month, help="Bulan pertama, YYYY-MM")] = "2024-01",
+    start: Annotated[str, typer.Option(callback=cli_options.month, help="Bulan pertama, YYYY-MM")] = "2024-01",
     seed: Annotated[int, typer.Option(help="Benih acak: argumen sama, berkas sama persis")] = 42,
     defects: Annotated[str, typer.Option(help="Laju cacat per jenis per baris, atau 'none'")] = "0.001",
 ) -> None:
@@ -99,6 +92,7 @@ def demo(
 
 
 cli_ingest.register(app, console)
+cli_warehouse.register(app, console)
 
 
 def main() -> None:

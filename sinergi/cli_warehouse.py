@@ -1,0 +1,83 @@
+"""`sinergi build` and `sinergi metrics`: the warehouse from the command line."""
+from __future__ import annotations
+
+import json
+import subprocess
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from . import cli_options, fmt, metrics, settings
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def register(app: typer.Typer, console) -> None:
+    @app.command()
+    def build(
+        include_unchecked: Annotated[bool, typer.Option(
+            help="Pakai juga muatan yang belum diperiksa Great Expectations (status mutu pending)")] = False,
+    ) -> None:
+        """Bangun gudang data (dbt): staging, identitas, mart, dan metrik Inpres 2/2021."""
+        from . import transform
+        url = settings.warehouse_url()
+        with console.status("[bold]dbt membangun gudang data..."):
+            try:
+                build_id = transform.build(url, include_unchecked=include_unchecked, quiet=True)
+            except subprocess.CalledProcessError as exc:
+                console.print(exc.stdout[-6000:], markup=False)
+                console.print("[red]Gagal:[/] dbt build gagal (lihat di atas). Perbaiki model atau data, "
+                              "lalu jalankan `sinergi build` lagi.")
+                raise typer.Exit(1) from None
+        console.print(f"[green]Selesai:[/] build [bold]{build_id}[/]. "
+                      "Lihat angkanya dengan `sinergi metrics --as-of YYYY-MM`.")
+
+    @app.command(name="metrics")
+    def metrics_cmd(
+        as_of: Annotated[str, typer.Option("--as-of", callback=cli_options.month, help="Bulan, YYYY-MM")],
+        region: Annotated[str | None, typer.Option(help="Kode wilayah: PP.KK, PP, atau ID (nasional)")] = None,
+        metric: Annotated[str | None, typer.Option(help="K1 ... K9, K9_rupiah, Q1")] = None,
+        format: Annotated[Format, typer.Option(help="table, csv (kolom truth/metrics.csv) atau json")] = Format.table,
+    ) -> None:
+        """Tampilkan metrik untuk satu bulan (dengan rinciannya), per wilayah."""
+        if metric and metric not in metrics.NAMES:
+            raise typer.BadParameter(f"metrik tidak dikenal; pilih salah satu: {', '.join(metrics.NAMES)}")
+        rows = metrics.fetch(settings.warehouse_url(), metrics.Query(as_of, region, metric))
+        if not rows:
+            known = metrics.months(settings.warehouse_url())
+            console.print(f"[yellow]Tidak ada metrik untuk {as_of}"
+                          + (f" di wilayah {region}" if region else "") + "."
+                          + (f" Bulan yang tersedia: {', '.join(known)}." if known else
+                             " Gudang data belum dibangun: jalankan `sinergi load` lalu `sinergi build`."))
+            raise typer.Exit(1)
+        if format is Format.csv:
+            typer.echo(metrics.to_csv(rows), nl=False)
+        elif format is Format.json:
+            for r in metrics.to_json_rows(rows):
+                typer.echo(json.dumps(r, ensure_ascii=False))
+        else:
+            table = Table("Metrik", "Wilayah", "Rincian", "Nilai",
+                          title=f"Metrik Inpres 2/2021, {fmt.bulan(as_of)}")
+            for r in rows:
+                table.add_row(r["metric"], r["region"], r["breakdown"] or "(total)", metrics.shown(r))
+            console.print(table)
+
+
+def print_headline(url: str, console) -> None:
+    """The latest month's totals, nationally and per regency/city, one column per region."""
+    latest = metrics.months(url)[-1]
+    rows = metrics.fetch(url, metrics.Query(latest, breakdowns=False))
+    regions = sorted({r["region"] for r in rows if len(r["region"]) == 5})
+    by = {(r["metric"], r["region"]): r for r in rows}
+    table = Table("Metrik", "Nasional", *regions, title=f"Angka utama {fmt.bulan(latest)} (nasional dan per kabupaten/kota)")
+    for metric, name in metrics.NAMES.items():
+        if (metric, "ID") in by:
+            table.add_row(f"{metric} {name}", *[metrics.shown(by[(metric, reg)], brief=True) if (metric, reg) in by else "-"
+                                                 for reg in ["ID", *regions]])
+    console.print(table)
