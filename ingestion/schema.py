@@ -124,10 +124,28 @@ create index if not exists {feed.name}_load on {feed.table} using brin (_load_id
 """
 
 
+def _complete(conn, contracts: Contracts) -> bool:
+    """Every raw column and the ledger already exist (read from the catalogue, without locks)."""
+    wanted = {(f.schema, f.name, c) for f in contracts.feeds.values() for c, _ in raw_columns(f)}
+    wanted |= {("audit", "expectation_result", "run_id"), ("vault", "quarantine_text", "raw_text")}
+    found = set(conn.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema = any(%s)", ([s for s, _, _ in wanted],)).fetchall())
+    return wanted <= found
+
+
 def ensure(conn, contracts: Contracts) -> None:
-    """Create or complete every schema and table (safe to run concurrently and repeatedly)."""
+    """Create or complete every schema and table (safe to run concurrently and repeatedly).
+
+    DDL runs only when something is missing: `alter table` takes an exclusive lock even when it has
+    nothing to do, and would deadlock with another sender's load running at the same time.
+    """
+    if _complete(conn, contracts):
+        return
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.schema'))")
+        if _complete(conn, contracts):
+            return
         conn.execute(AUDIT)
         for feed in contracts.feeds.values():
             conn.execute(raw_table(feed))

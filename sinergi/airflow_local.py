@@ -1,11 +1,14 @@
 """Run the DAGs in-process (`dag.test()`) against a local Airflow home: for `make demo` and the tests.
 
-`python -m sinergi.airflow_local DAG_ID...` runs each DAG once and exits non-zero if a run fails. The
-environment (`environment()`) points Airflow at a SQLite metadata database under the given home, at
-this project's `dags/`, and at the warehouse through the `sinergi_warehouse` connection.
+`python -m sinergi.airflow_local [--conf JSON] DAG_ID...` runs each DAG once, in the order given, and
+exits non-zero if a run fails. Asset-triggered DAGs (the warehouse) do not start by themselves under
+`dag.test()`, so they are named after the ingestion DAGs. The environment (`environment()`) points
+Airflow at a SQLite metadata database under the given home, at this project's `dags/`, and at the
+warehouse through the `sinergi_warehouse` connection.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +17,7 @@ from pathlib import Path
 from . import settings
 
 INGEST_DAGS = ["sinergi_ingest_kemenkop", "sinergi_ingest_bpjstk", "sinergi_ingest_himbara"]
+WAREHOUSE_DAG = "sinergi_warehouse"
 
 
 def environment(home: Path, warehouse_url: str, landing: Path) -> dict[str, str]:
@@ -27,8 +31,10 @@ def environment(home: Path, warehouse_url: str, landing: Path) -> dict[str, str]
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "AIRFLOW_CONN_SINERGI_WAREHOUSE": warehouse_url,
+        "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),
         settings.ENV_LANDING_DIR: str(Path(landing).resolve()),
         "SCARF_NO_ANALYTICS": "true", "DO_NOT_TRACK": "1", "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     })
     return env
 
@@ -44,22 +50,35 @@ def prepare(env: dict[str, str]) -> None:
         marker.touch()
 
 
-def run(dag_ids: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+def run(dag_ids: list[str], env: dict[str, str], conf: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the DAGs one after the other; `conf` is each run's configuration (DAG params, e.g. include_unchecked).
+    Prints `DAG_ID: STATE (RUN_ID)` per DAG."""
     prepare(env)
-    return subprocess.run([sys.executable, "-m", "sinergi.airflow_local", *dag_ids], env=env,
-                          capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "sinergi.airflow_local", *(["--conf", json.dumps(conf)] if conf else []),
+                           *dag_ids], env=env, capture_output=True, text=True)
 
 
-def main(dag_ids: list[str]) -> int:
+def main(args: list[str]) -> int:
     from airflow.dag_processing.dagbag import DagBag
+
+    from . import transform
+    conf = None
+    if args[:1] == ["--conf"]:
+        conf, args = json.loads(args[1]), args[2:]
+    if WAREHOUSE_DAG in args:
+        try:
+            transform.manifest()  # the warehouse DAG is rendered from it: parse the dbt project if it changed
+        except subprocess.CalledProcessError as exc:
+            print(f"dbt parse failed:\n{exc.stdout}", file=sys.stderr)
+            return 1
     bag = DagBag(dag_folder=str(settings.DAGS_DIR))
     if bag.import_errors:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 1
     failed = []
-    for dag_id in dag_ids:
-        run = bag.dags[dag_id].test()
-        print(f"{dag_id}: {run.state}")
+    for dag_id in args:
+        run = bag.dags[dag_id].test(run_conf=conf)
+        print(f"{dag_id}: {run.state} ({run.run_id})")
         if str(run.state) != "success":
             failed.append(dag_id)
     return 1 if failed else 0

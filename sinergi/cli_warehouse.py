@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from enum import Enum
 from typing import Annotated
 
@@ -30,8 +29,8 @@ def register(app: typer.Typer, console) -> None:
         with console.status("[bold]dbt membangun gudang data..."):
             try:
                 build_id = transform.build(url, include_unchecked=include_unchecked, quiet=True)
-            except subprocess.CalledProcessError as exc:
-                console.print(exc.stdout[-6000:], markup=False)
+            except transform.DbtFailed as exc:
+                console.print(str(exc), markup=False)
                 console.print("[red]Gagal:[/] dbt build gagal (lihat di atas). Perbaiki model atau data, "
                               "lalu jalankan `sinergi build` lagi.")
                 raise typer.Exit(1) from None

@@ -1,14 +1,21 @@
-"""Airflow wiring shared by the DAG files: assets, connections, the ingestion DAG shape.
+"""Airflow wiring shared by the DAG files: assets, connections, the ingestion and warehouse DAG shapes.
 
 Only wiring lives here; what each task does is a call into `ingestion` (the same calls `sinergi load`
-makes), so the DAG files stay a few lines each.
+makes) or a dbt command Cosmos runs on `dbt_project/`, so the DAG files stay a few lines each.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
+import operator
 import os
+import subprocess
+import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from airflow.sdk import Asset, BaseHook, ExceptionRetryPolicy, RetryAction, RetryRule, dag, task
+from airflow.sdk import Asset, BaseHook, ExceptionRetryPolicy, Param, RetryAction, RetryRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from ingestion import contracts as contracts_mod
@@ -17,6 +24,7 @@ from ingestion.pipeline import TRANSIENT
 from . import settings
 
 PSEUDONYM_CONN_ID = "sinergi_pseudonym"
+WAREHOUSE_DAG_ID = "sinergi_warehouse"
 
 # Retry what may pass by itself (the database restarting, a lock, a dropped connection); a file problem
 # is already in the ledger, so anything else fails at once for an engineer to read.
@@ -96,3 +104,108 @@ def ingest_dag(sender: str, schedule: str, doc_md: str):
         publish(outcomes, check_quality(outcomes))
 
     return ingest()
+
+
+
+def warehouse_dag(doc_md: str):
+    """The dbt project as Airflow tasks (Cosmos): every seed, and every model run followed by its tests.
+
+    Scheduled on the raw Assets: any ingestion DAG that loaded a new file triggers a rebuild. Rendered from
+    dbt's manifest (`transform.manifest()`, parsed again only when a project file changed), so parsing the
+    DAG runs no dbt command. Each task runs dbt in-process on a temporary copy of the project (Cosmos' local
+    execution) against the `sinergi_warehouse` connection, with the dbt vars of `sinergi build`:
+    `build_id` (this run's id), `code_version` and `include_unchecked` (the DAG param: false unless a run is
+    triggered with it, so batches Great Expectations has not checked yet are left out).
+    """
+    from cosmos import (DbtDag, ExecutionConfig, ExecutionMode, LoadMode, ProfileConfig, ProjectConfig,
+                        RenderConfig, TestBehavior)
+    from cosmos.constants import TestIndirectSelection
+
+    from . import transform
+
+    return DbtDag(
+        dag_id=WAREHOUSE_DAG_ID,
+        schedule=functools.reduce(operator.or_, raw_assets()),  # any one raw table updated
+        start_date=datetime(2024, 1, 1), catchup=False, max_active_runs=1,
+        # A failed dbt command is a model or data problem to read in the log, not one a retry clears; after
+        # the fix, clear the task (its downstream tasks follow) or wait for the next raw update.
+        default_args=dict(retries=0),
+        params={"include_unchecked": Param(False, type="boolean", description=(
+            "Pakai juga muatan yang belum diperiksa Great Expectations (status mutu pending)"))},
+        tags=["sinergi", "warehouse", "dbt"], doc_md=doc_md,
+        project_config=ProjectConfig(
+            dbt_project_path=transform.DBT_DIR, manifest_path=_manifest(), install_dbt_deps=False,
+            # build_id is rendered per run; the other two are set as each task starts (_dbt_vars).
+            dbt_vars={"build_id": "{{ run_id }}", "include_unchecked": False}),
+        profile_config=ProfileConfig(profile_name="sinergi", target_name="warehouse",
+                                     profile_mapping=_warehouse_profile()),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL, dbt_executable_path=transform.dbt_executable(),
+            # A model's test task runs the tests whose models are all built by then; a test reading several
+            # models gets a task of its own after the last of them (should_detach_multiple_parents_tests).
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+            should_detach_multiple_parents_tests=True, emit_datasets=False),
+        operator_args={"interceptors": [_dbt_vars, _copies_beside_outside_paths], "env": dict(transform.TELEMETRY_OFF)},
+    )
+
+
+def _manifest() -> Path:
+    """The manifest, refreshed if the project changed; the previous one while the project does not parse."""
+    from . import transform
+    try:
+        return transform.manifest()
+    except subprocess.CalledProcessError as exc:
+        if not transform.MANIFEST.exists():
+            raise RuntimeError(f"dbt parse failed, no manifest to render the warehouse DAG from:\n{exc.stdout[-3000:]}") from None
+        logging.getLogger(__name__).warning("dbt parse failed; the warehouse DAG keeps the previous manifest:\n%s",
+                                            exc.stdout[-3000:])
+        return transform.MANIFEST
+
+
+def _warehouse_profile():
+    """`sinergi_warehouse` as the dbt profile's postgres target, schema `warehouse`.
+
+    Cosmos requires a password, and a local server with trust authentication has none in its URL: a
+    placeholder then stands in (the server ignores it). A URL's own password is always used as is.
+    """
+    from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+    class WarehouseProfile(PostgresUserPasswordProfileMapping):
+        def get_dbt_value(self, name: str):
+            value = super().get_dbt_value(name)
+            return "not-used" if name == "password" and not value else value
+
+    return WarehouseProfile(conn_id=settings.WAREHOUSE_CONN_ID, profile_args={"schema": "warehouse"})
+
+
+def _dbt_vars(context, op) -> None:
+    """Cosmos interceptor, as a task starts: the dbt vars a template cannot give. A rendered template is a
+    string, and dbt takes the string 'False' as true, so `include_unchecked` is the param's boolean; the
+    code version is that of the code this task runs."""
+    from . import transform
+    op.vars = {**(op.vars or {}), "include_unchecked": bool(context["params"].get("include_unchecked")),
+               "code_version": transform.code_version()}
+
+
+# Cosmos runs dbt in a temporary copy of the project made of symlinks to its top-level entries, so a path
+# dbt_project.yml gives outside the project (the seeds in `../ingestion/reference`) would resolve beside
+# that copy, where there is nothing. The copies are made in a folder of ours that has those neighbours.
+_COPIES_DIR = (Path(tempfile.gettempdir()) /
+               f"sinergi-dbt-{os.getuid()}-{hashlib.sha256(bytes(settings.PROJECT_ROOT)).hexdigest()[:10]}")
+
+
+def _copies_beside_outside_paths(context, op) -> None:
+    """Cosmos interceptor, as a task starts: see _COPIES_DIR. Nothing to do when all paths are inside."""
+    from . import transform
+    outside = transform.outside_paths()
+    if not outside:
+        return
+    _COPIES_DIR.mkdir(exist_ok=True)
+    for top in {p.relative_to(settings.PROJECT_ROOT).parts[0] for p in outside}:
+        try:
+            (_COPIES_DIR / top).symlink_to(settings.PROJECT_ROOT / top, target_is_directory=True)
+        except FileExistsError:
+            pass
+    tempfile.tempdir = str(_COPIES_DIR)  # for this task's process; Cosmos calls TemporaryDirectory()

@@ -17,8 +17,11 @@ select
     p.status,
     p.is_active,
     p.iuran_terakhir,
-    date_trunc('month', p.tgl_kepesertaan)::date >= p.as_of
-        or p.iuran_terakhir >= (p.as_of - interval '1 month')::date as is_paid_up,
+    coalesce(
+        date_trunc('month', p.tgl_kepesertaan)::date >= p.as_of
+        or p.iuran_terakhir >= (p.as_of - interval '1 month')::date,
+        false
+    ) as is_paid_up,
     {{ month_number('p.as_of') }} - 1 - {{ month_number('p.iuran_terakhir') }} as months_behind,
     p.load_id,
     p.source_file,

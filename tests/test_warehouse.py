@@ -1,0 +1,162 @@
+"""The dbt warehouse against the generator's truth: every metric, month, region and breakdown."""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ingestion import pipeline, pseudonym
+from sinergi import transform, truth_check
+from sinergi.generator import Options, generate
+
+from landing import copy_landing
+
+NATIONAL_SMALL = Options(profile="national", scale=0.001, months=1, start="2024-01", seed=3, defect_rate=0.002)
+
+
+def _load_and_build(world, tmp_path_factory, new_db, name):
+    landing = copy_landing(world, tmp_path_factory.mktemp(name) / "landing")
+    url = new_db()
+    # The three senders' folders load side by side (two cores); each file still commits on its own.
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_load_sender, [(url, landing, s) for s in ("bpjstk", "kemenkop", "himbara")]))
+    transform.build(url, include_unchecked=True, quiet=True)
+    return url
+
+
+def _load_sender(args):
+    url, landing, sender = args
+    return len(pipeline.load_landing(url, landing, pseudonym.from_environment(), sender=sender))
+
+
+def _rows(url, sql, params=()):
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="module")
+def clean_warehouse(clean_world, tmp_path_factory, new_db):
+    return _load_and_build(clean_world, tmp_path_factory, new_db, "clean_wh")
+
+
+@pytest.fixture(scope="module")
+def defective_warehouse(defective_world, tmp_path_factory, new_db):
+    return _load_and_build(defective_world, tmp_path_factory, new_db, "defective_wh")
+
+
+def test_clean_world_every_metric_equals_the_truth(clean_world, clean_warehouse):
+    differences = truth_check.metric_differences(clean_warehouse, clean_world)
+    assert differences.empty, differences.head(30).to_string()
+    months = {r[0] for r in _rows(clean_warehouse, "select distinct to_char(as_of, 'YYYY-MM') from marts.fct_metrics")}
+    assert months == {"2024-01", "2024-02"}
+    metrics = {r[0] for r in _rows(clean_warehouse, "select distinct metric from marts.fct_metrics")}
+    assert metrics == {"K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9", "K9_rupiah", "Q1"}
+
+
+def test_defective_world_every_difference_is_explained_by_an_unrecoverable_defect(defective_world,
+                                                                                  defective_warehouse):
+    explained = truth_check.explain_differences(defective_warehouse, defective_world)
+    print(explained.query("region == 'ID' and breakdown == ''")[["as_of", "metric", "moved", "defects", "kinds"]]
+          .to_string())
+    unexplained = explained[~explained["explained"]]
+    assert unexplained.empty, unexplained.to_string()
+    # The defects must show: rows lost upstream move some figures.
+    assert len(explained) > 0
+
+
+def test_identity_resolution_precision_and_recall_on_the_defective_world(defective_world, defective_warehouse):
+    scores = truth_check.identity_scores(defective_warehouse, defective_world, pseudonym.from_environment().token)
+    print(scores)
+    assert scores["precision"] >= 0.995
+    assert scores["recall"] >= 0.99
+    assert scores["true_pairs"] > 1000
+
+
+def test_identity_links_say_how_they_were_made_and_set_conflicts_apart(defective_warehouse):
+    rules = dict(_rows(defective_warehouse, "select rule, count(*) from identity.int_identity__person_links group by 1"))
+    assert rules["nik"] > 0 and rules["tidak_ditemukan"] > 0
+    # Mistyped NIKs (a `link` defect) are found again by name, birth date and region.
+    assert rules["nama_tgl_lahir_wilayah"] > 0
+    linked_by_name = _rows(defective_warehouse, "select score from identity.int_identity__person_links "
+                                                "where rule = 'nama_tgl_lahir_wilayah'")
+    assert all(0 < s <= 1 for (s,) in linked_by_name)
+    coop_rules = dict(_rows(defective_warehouse, "select rule, count(*) from identity.int_identity__cooperative_employers "
+                                                 "group by 1"))
+    assert {"nik_koperasi", "nib", "npwp", "nama_wilayah"} <= set(coop_rules)
+    no_plain = _rows(defective_warehouse, "select count(*) from information_schema.columns where table_schema in "
+                                          "('identity', 'marts', 'intermediate', 'staging') and column_name in ('nik', 'nama')")
+    assert no_plain == [(0,)]
+
+
+def test_national_profile_builds_and_matches_the_truth(tmp_path_factory, new_db):
+    world = tmp_path_factory.mktemp("national_wh")
+    generate(NATIONAL_SMALL, world)
+    url = _load_and_build(world, tmp_path_factory, new_db, "national_wh_landing")
+    regions = _rows(url, "select count(distinct region) filter (where length(region) = 5), "
+                         "count(distinct region) filter (where length(region) = 2) from marts.fct_metrics where metric = 'K7'")
+    assert regions[0][0] > 400 and regions[0][1] >= 30
+    explained = truth_check.explain_differences(url, world)
+    assert explained["explained"].all(), explained[~explained["explained"]].to_string()
+
+
+def _touch_later(path: Path, seconds: float) -> None:
+    t = time.time() + seconds
+    os.utime(path, (t, t))
+
+
+def test_published_figures_are_kept_and_corrections_shown_with_the_files_that_changed_them(
+        clean_world, tmp_path_factory, new_db):
+    landing = copy_landing(clean_world, tmp_path_factory.mktemp("republish") / "landing")
+    claims = sorted(landing.glob("bpjstk/*/*_klaim_202401.csv"))[0]
+    original = claims.read_bytes()
+    # The first delivery of that branch's January claims lacks its last claim.
+    lines = original.rstrip(b"\n").split(b"\n")
+    claims.write_bytes(b"\n".join(lines[:-1]) + b"\n")
+    url = new_db()
+    keys = pseudonym.from_environment()
+    january = [f for f in pipeline.pending(landing) if "_202401" in Path(f).name]
+    pipeline.load_files(url, landing, january, keys)
+    first = transform.build(url, include_unchecked=True, quiet=True)
+    (published,) = _rows(url, "select numerator from marts.fct_metrics "
+                              "where as_of = '2024-01-01' and metric = 'K9' and region = 'ID' and breakdown = ''")
+
+    corrected = claims.with_name(claims.stem + "_v2.csv")
+    corrected.write_bytes(original)
+    _touch_later(corrected, 60)
+    pipeline.load_landing(url, landing, keys)
+    second = transform.build(url, include_unchecked=True, quiet=True)
+    assert first != second
+
+    row = _rows(url, """select published_build_id, published_numerator, numerator, is_revised, files_since_publication
+                        from published.fct_metric_revisions
+                        where as_of = '2024-01-01' and metric = 'K9' and region = 'ID' and breakdown = ''""")[0]
+    assert row[0] == first and row[1] == published[0] and row[2] == published[0] + 1 and row[3]
+    assert any(f.endswith(corrected.name) for f in row[4])
+    # Figures the correction did not touch are not revised; February was first published by the second build.
+    unrevised = _rows(url, "select count(*) from published.fct_metric_revisions where as_of = '2024-01-01' "
+                           "and metric = 'K1' and is_revised")
+    assert unrevised == [(0,)]
+    feb = _rows(url, "select distinct published_build_id from published.fct_metric_revisions where as_of = '2024-02-01'")
+    assert feb == [(second,)]
+    # As the figures now stand, they equal the truth.
+    assert truth_check.metric_differences(url, clean_world).empty
+
+
+def test_a_batch_that_failed_a_critical_expectation_is_not_read(clean_world, tmp_path_factory, new_db):
+    landing = copy_landing(clean_world, tmp_path_factory.mktemp("failed_batch") / "landing")
+    url = new_db()
+    pipeline.load_landing(url, landing, pseudonym.from_environment(), sender="himbara")
+    transform.dbt(["build", "--select", "stg_himbara__kur_facilities"], url, {"include_unchecked": True}, quiet=True)
+    ((failed, rows),) = _rows(url, "select load_id, rows_loaded from audit.load where file like '%KUR_BRI_202401%'")
+    assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(rows,)]
+    with psycopg.connect(url) as conn:
+        conn.execute("update audit.load set quality = 'failed' where load_id = %s", (failed,))
+    transform.dbt(["build", "--select", "stg_himbara__kur_facilities"], url, {"include_unchecked": True}, quiet=True)
+    assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(0,)]
+    # Unchecked (pending) batches are left out unless asked for.
+    transform.dbt(["build", "--select", "stg_himbara__kur_facilities"], url, quiet=True)
+    assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities") == [(0,)]
