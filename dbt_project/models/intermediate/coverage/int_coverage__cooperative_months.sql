@@ -1,4 +1,5 @@
 -- Each cooperative's state per month, with the employer(s) it is registered as and their status.
+{{ month_incremental_config() }}
 with links as (
     select npp, nik_koperasi, rule,
         case rule when 'nik_koperasi' then 1 when 'nib' then 2 when 'npwp' then 3 else 4 end as priority
@@ -15,6 +16,7 @@ employer_months as (
         bool_or(e.status = 'Aktif') as has_active_employer
     from {{ ref('stg_bpjstk__employers') }} as e
     join links as l on l.npp = e.npp
+    where {{ only_refreshed_months('e.as_of') }}
     group by e.as_of, l.nik_koperasi
 )
 
@@ -35,3 +37,4 @@ select
     c.source_line
 from {{ ref('stg_kemenkop__cooperatives') }} as c
 left join employer_months as m on m.as_of = c.as_of and m.nik_koperasi = c.nik_koperasi
+where {{ only_refreshed_months('c.as_of') }}

@@ -1,6 +1,7 @@
 -- Each participant's state per month (the branch snapshot for that month), with the person it is
 -- and whether contributions are paid through M-1 (K7: the employer's for PU, their own for BPU; a
 -- membership that started in M counts as paid).
+{{ month_incremental_config() }}
 select
     p.as_of,
     p.kpj,
@@ -27,3 +28,4 @@ select
     p.source_file,
     p.source_line
 from {{ ref('stg_bpjstk__participants') }} as p
+where {{ only_refreshed_months('p.as_of') }}

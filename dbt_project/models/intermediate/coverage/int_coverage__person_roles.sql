@@ -1,8 +1,9 @@
 -- Who each resolved person is in month M: an officer in office (in any listed cooperative), an UMKM
 -- owner (in the month's registry), a KUR borrower (any facility disbursed up to M). K9 counts claims
 -- by these groups.
+{{ month_incremental_config() }}
 with months as (
-    select distinct as_of from {{ ref('stg_bpjstk__claims') }}
+    select distinct as_of from {{ ref('stg_bpjstk__claims') }} where {{ only_refreshed_months() }}
 ),
 
 officers as (
@@ -10,13 +11,14 @@ officers as (
     from {{ ref('stg_kemenkop__officers') }} as o
     join {{ ref('int_identity__person_links') }} as l
         on l.record_feed = 'pengurus' and l.record_key = o.officer_key
-    where o.in_office_at_month_end
+    where o.in_office_at_month_end and {{ only_refreshed_months('o.as_of') }}
 ),
 
 owners as (
     select distinct u.as_of, l.person_id, 'pemilik_umkm' as kelompok
     from {{ ref('stg_kemenkop__umkm') }} as u
     join {{ ref('int_identity__person_links') }} as l on l.record_feed = 'umkm' and l.record_key = u.nib
+    where {{ only_refreshed_months('u.as_of') }}
 ),
 
 borrowers as (

@@ -1,8 +1,12 @@
 -- Every record that names a person, as last delivered, with what identity resolution compares:
 -- the NIK token, birth date, regency/city, normalised name and NIK halves (restricted schema).
-{{ config(schema='restricted') }}
+-- Incremental: records of the refreshed months replace older versions of the same record.
+{{ config(schema='restricted', materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['record_feed', 'record_key']) }}
+-- depends_on: {{ ref('stg_audit__months_to_refresh') }}
 with names as (
     select load_id, source_line, name_key, nik_prefix_hash, nik_serial from {{ ref('stg_vault__person_names') }}
+    where {{ only_refreshed_months() }}
 ),
 
 officers as (
@@ -51,4 +55,11 @@ select distinct on (r.record_feed, r.record_key)
     r.source_line
 from records as r
 left join names as n on n.load_id = r.load_id and n.source_line = r.source_line
+where {{ only_refreshed_months('r.as_of') }}
+{% if is_incremental() %}
+  and not exists (
+      select 1 from {{ this }} as t
+      where t.record_feed = r.record_feed and t.record_key = r.record_key and t.last_seen > r.as_of
+  )
+{% endif %}
 order by r.record_feed, r.record_key, r.as_of desc

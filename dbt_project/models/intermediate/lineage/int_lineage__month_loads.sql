@@ -1,5 +1,6 @@
 -- Which ledger files each month's figures were computed from: every batch a staging model read for
 -- that month (snapshots of the month, increments delivered for it, decisions taken in it).
+{{ month_incremental_config() }}
 with used as (
     select distinct as_of, load_id from {{ ref('stg_kemenkop__cooperatives') }}
     union select distinct as_of, load_id from {{ ref('stg_kemenkop__officers') }}
@@ -25,3 +26,4 @@ select
     l.received_at
 from used as u
 join {{ ref('stg_audit__loads') }} as l on l.load_id = u.load_id
+where {{ only_refreshed_months('u.as_of') }}

@@ -1,14 +1,17 @@
 -- K9: claims paid in M, with the claimant's region and whether they are a cooperative worker, an UMKM
 -- owner or a KUR borrower in M.
+{{ month_incremental_config() }}
 with claimants as (
     select c.*, p.person_id, p.regency_code
     from {{ ref('stg_bpjstk__claims') }} as c
     left join {{ ref('int_coverage__participant_months') }} as p on p.as_of = c.as_of and p.kpj = c.kpj
+    where {{ only_refreshed_months('c.as_of') }}
 ),
 
 roles as (
     select as_of, person_id, array_agg(distinct kelompok) as kelompok
     from {{ ref('int_coverage__person_roles') }}
+    where {{ only_refreshed_months() }}
     group by as_of, person_id
 )
 

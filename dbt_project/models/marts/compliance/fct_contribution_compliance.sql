@@ -1,5 +1,6 @@
 -- K7 and K8: every active participant in M, whether contributions are paid through M-1, and for
 -- BPU participants their occupation.
+{{ month_incremental_config() }}
 select
     as_of,
     kpj,
@@ -16,4 +17,4 @@ select
     source_file,
     source_line
 from {{ ref('int_coverage__participant_months') }}
-where is_active
+where is_active and {{ only_refreshed_months() }}

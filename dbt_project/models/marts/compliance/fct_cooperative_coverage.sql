@@ -1,5 +1,6 @@
 -- K1 and Q1 (cooperatives): every active cooperative per month, whether it is linked to an employer,
 -- how, and whether that employer is active. Uncovered ones: `where not is_covered`.
+{{ month_incremental_config() }}
 select
     c.as_of,
     c.nik_koperasi,
@@ -14,4 +15,4 @@ select
     c.source_file,
     c.source_line
 from {{ ref('int_coverage__cooperative_months') }} as c
-where c.is_active
+where c.is_active and {{ only_refreshed_months('c.as_of') }}

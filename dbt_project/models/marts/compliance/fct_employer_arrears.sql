@@ -1,6 +1,7 @@
 -- K7's list of employers in arrears: per employer and number of months behind, the active workers
 -- not paid through M-1 and the amount owed at the statutory minimum (lowest JKK class; JP on wages
 -- up to its cap). A worker never paid for counts from the employer's registration month.
+{{ month_incremental_config() }}
 with late as (
     select
         p.as_of,
@@ -12,7 +13,7 @@ with late as (
         p.program
     from {{ ref('int_coverage__participant_months') }} as p
     join {{ ref('stg_bpjstk__employers') }} as e on e.as_of = p.as_of and e.npp = p.npp
-    where p.is_active and not p.is_paid_up
+    where p.is_active and not p.is_paid_up and {{ only_refreshed_months('p.as_of') }}
 ),
 
 dues as (

@@ -2,6 +2,7 @@
 -- participant on the disbursement date or became one within 30 days (read from M's participant
 -- snapshot), whether enrolment is mandatory (KUR Kecil / Khusus above Rp100 jt) and whether the bank's
 -- own `status_bpjstk` agrees.
+{{ month_incremental_config() }}
 with facilities as (
     select
         k.*,
@@ -11,6 +12,7 @@ with facilities as (
     from {{ ref('stg_himbara__kur_facilities') }} as k
     join {{ ref('int_identity__person_links') }} as l on l.record_feed = 'kur' and l.record_key = k.id_fasilitas
     left join {{ ref('ref_kur_schemes') }} as s on s.skema = k.skema
+    where {{ only_refreshed_months('k.disbursement_month') }}
 ),
 
 participation as (
@@ -20,6 +22,7 @@ participation as (
         min(tgl_kepesertaan) filter (where is_active) as active_since,
         min(kpj) as kpj
     from {{ ref('int_coverage__participant_months') }}
+    where {{ only_refreshed_months() }}
     group by as_of, person_id
 )
 

@@ -1,6 +1,7 @@
 -- The entities behind every figure of `fct_metrics`: one row per entity, metric, month and breakdown
 -- (dimension = '' for the metric's total). Ratios count distinct entities in the denominator and
 -- those `in_numerator`; counts (K8, K9) count them, K9_rupiah sums `amount`.
+{{ month_incremental_config() }}
 {% set reasons = ['tidak_ada', 'tidak_dikenal', 'koperasi_lain', 'tidak_berlaku'] %}
 {% set link_rules = ['nik_koperasi', 'nib', 'npwp', 'nama_wilayah'] %}
 with k1 as (
@@ -93,6 +94,7 @@ k9 as (
     where d.applies
 )
 
+select * from (
 select * from k1
 union all select * from q1_cooperatives
 union all select * from k2
@@ -104,3 +106,5 @@ union all select * from k6
 union all select * from k7
 union all select * from k8
 union all select * from k9
+) as entities
+where {{ only_refreshed_months() }}

@@ -1,9 +1,10 @@
 -- Every Inpres 2/2021 metric (metrics.md) for every month, regency/city (`PP.KK`), province (`PP`) and
 -- the nation (`ID`), with its breakdowns: numerator, denominator, value. Same shape and meaning as the
 -- generator's truth/metrics.csv. Ratios count distinct entities; counts leave the denominator empty.
+{{ month_incremental_config() }}
 {% set counts = ['K8', 'K9', 'K9_rupiah'] %}
 with entities as (
-    select * from {{ ref('fct_metric_entities') }}
+    select * from {{ ref('fct_metric_entities') }} where {{ only_refreshed_months() }}
 ),
 
 by_level as (
@@ -32,7 +33,7 @@ quarantined as (
     select as_of, 'Q1' as metric, 'ID' as region, 'karantina=' || sender as breakdown,
         count(*)::numeric as numerator, null::bigint as denominator
     from {{ ref('stg_audit__quarantined_rows') }}
-    where load_status in ('loaded', 'superseded')
+    where load_status in ('loaded', 'superseded') and {{ only_refreshed_months() }}
     group by as_of, sender
 )
 

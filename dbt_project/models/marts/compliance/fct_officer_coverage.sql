@@ -1,5 +1,6 @@
 -- K2 and Q1 (officers): each person in office at the end of M in an active cooperative, per role
 -- group, and whether they are an active participant with at least JKK and JKM.
+{{ month_incremental_config() }}
 with officers as (
     select
         o.as_of,
@@ -16,7 +17,7 @@ with officers as (
         on c.as_of = o.as_of and c.nik_koperasi = o.nik_koperasi and c.is_active
     join {{ ref('int_identity__person_links') }} as l
         on l.record_feed = 'pengurus' and l.record_key = o.officer_key
-    where o.in_office_at_month_end
+    where o.in_office_at_month_end and {{ only_refreshed_months('o.as_of') }}
 ),
 
 participation as (
@@ -26,6 +27,7 @@ participation as (
         bool_or(is_active and has_jkk_jkm) as is_covered,
         min(kpj) as kpj
     from {{ ref('int_coverage__participant_months') }}
+    where {{ only_refreshed_months() }}
     group by as_of, person_id
 )
 

@@ -1,8 +1,9 @@
 -- K6: each business in the month's UMKM registry and whether its owner is an active participant.
+{{ month_incremental_config() }}
 with active_persons as (
     select distinct as_of, person_id
     from {{ ref('int_coverage__participant_months') }}
-    where is_active
+    where is_active and {{ only_refreshed_months() }}
 )
 
 select
@@ -19,3 +20,4 @@ select
 from {{ ref('stg_kemenkop__umkm') }} as u
 join {{ ref('int_identity__person_links') }} as l on l.record_feed = 'umkm' and l.record_key = u.nib
 left join active_persons as a on a.as_of = u.as_of and a.person_id = l.person_id
+where {{ only_refreshed_months('u.as_of') }}

@@ -1,12 +1,13 @@
 -- Benefit claims paid.
-with loads as ({{ usable_loads('klaim') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ usable_loads('klaim') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select
         l.as_of,
         l.unit as branch_code,
         r.*,
-        row_number() over (partition by r.no_klaim order by r._load_id desc, r._line) as nth
+        row_number() over (partition by l.as_of, r.no_klaim order by r._load_id desc, r._line) as nth
     from {{ source('raw_bpjstk', 'klaim') }} as r
     join loads as l on l.load_id = r._load_id
 )

@@ -1,12 +1,13 @@
 -- Contributions received; `total` is the sum of the five programmes (tested).
-with loads as ({{ usable_loads('iuran') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ usable_loads('iuran') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select
         l.as_of,
         l.unit as branch_code,
         r.*,
-        row_number() over (partition by r.no_referensi order by r._load_id desc, r._line) as nth
+        row_number() over (partition by l.as_of, r.no_referensi order by r._load_id desc, r._line) as nth
     from {{ source('raw_bpjstk', 'iuran') }} as r
     join loads as l on l.load_id = r._load_id
 )

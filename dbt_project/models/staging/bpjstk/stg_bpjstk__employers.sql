@@ -1,5 +1,6 @@
 -- Registered employers per month: every branch's snapshot for that month, one row per NPP.
-with loads as ({{ usable_loads('badan_usaha') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ usable_loads('badan_usaha') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select

@@ -1,5 +1,6 @@
 -- Participants per month: every branch's snapshot for that month, one row per KPJ.
-with loads as ({{ usable_loads('peserta') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ usable_loads('peserta') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select

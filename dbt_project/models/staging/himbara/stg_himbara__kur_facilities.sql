@@ -1,12 +1,13 @@
 -- KUR facilities from the four banks, one row per facility (a corrected file supersedes its month).
-with loads as ({{ usable_loads('kur') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ usable_loads('kur') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select
         l.as_of,
         l.unit as bank_unit,
         r.*,
-        row_number() over (partition by r.id_fasilitas order by r._load_id desc, r._line) as nth
+        row_number() over (partition by l.as_of, r.id_fasilitas order by r._load_id desc, r._line) as nth
     from {{ source('raw_himbara', 'kur') }} as r
     join loads as l on l.load_id = r._load_id
 )

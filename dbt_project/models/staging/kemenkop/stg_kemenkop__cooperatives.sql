@@ -1,5 +1,6 @@
 -- The cooperative registry at the end of each month (its last usable daily snapshot).
-with loads as ({{ month_end_loads('koperasi') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ month_end_loads('koperasi') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select

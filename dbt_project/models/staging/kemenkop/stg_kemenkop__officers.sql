@@ -1,5 +1,6 @@
 -- Officers and staff at the end of each month (the month's last usable daily snapshot).
-with loads as ({{ month_end_loads('pengurus') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ month_end_loads('pengurus') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select

@@ -1,5 +1,6 @@
 -- The UMKM registry, one snapshot per month.
-with loads as ({{ usable_loads('umkm') }}),
+{{ month_incremental_config() }}
+with loads as (select * from ({{ usable_loads('umkm') }}) as l where {{ only_refreshed_months() }}),
 
 ranked as (
     select

@@ -1,16 +1,18 @@
 -- Names of the records the warehouse reads, normalised for matching, and the two halves of the NIK
 -- that tell a typing slip from another person: a hash of its first 12 digits (district and birth
 -- date) and its 4-digit serial. Kept in the `restricted` schema; the plain NIK never leaves the vault.
+{{ month_incremental_config() }}
 with loads as (
-    {{ month_end_loads('pengurus') }}
+    select * from ({{ month_end_loads('pengurus') }}) as o where {{ only_refreshed_months() }}
     union all
-    select *, 1 from ({{ usable_loads('umkm') }}) as u
+    select *, 1 from ({{ usable_loads('umkm') }}) as u where {{ only_refreshed_months() }}
     union all
-    select *, 1 from ({{ usable_loads('peserta') }}) as p
+    select *, 1 from ({{ usable_loads('peserta') }}) as p where {{ only_refreshed_months() }}
     union all
-    select *, 1 from ({{ usable_loads('kur') }}) as k
+    select *, 1 from ({{ usable_loads('kur') }}) as k where {{ only_refreshed_months() }}
 )
 select
+    l.as_of,
     v.load_id,
     v.line as source_line,
     v.feed,
