@@ -37,15 +37,22 @@ identifier_verdict as (
     group by npp
 ),
 
+unmatched as (
+    select * from employers as e
+    where e.npp not in (select npp from identifier_verdict)
+      -- Only names that read as a cooperative are compared: companies (`PT ...`, `CV ...`) never are,
+      -- and leaving them out keeps the comparison to cooperatives x cooperative-like employers.
+      and (e.kategori = 'Koperasi' or e.name_key like 'KOP%')
+),
+
 name_candidates as (
     select
         e.npp,
         c.nik_koperasi,
-        similarity(c.name_key, e.name_key) as score
-    from employers as e
+        case when c.name_key = e.name_key then 1.0 else similarity(c.name_key, e.name_key) end as score
+    from unmatched as e
     join cooperatives as c on c.regency_code = e.regency_code
-    where e.npp not in (select npp from identifier_verdict)
-      and similarity(c.name_key, e.name_key) >= {{ min_similarity }}
+    where c.name_key = e.name_key or similarity(c.name_key, e.name_key) >= {{ min_similarity }}
 ),
 
 by_name as (
