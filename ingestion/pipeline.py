@@ -61,3 +61,20 @@ def load_in_order(url: str, landing: Path, rel: str, pseudonymiser: Pseudonymise
 def load_landing(url: str, landing: Path, pseudonymiser: Pseudonymiser, sender: str | None = None,
                  on_file: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     return load_files(url, landing, pending(landing, sender), pseudonymiser, on_file)
+
+
+def _load_sender(job: tuple) -> int:
+    url, landing, files, sender = job
+    from .pseudonym import from_environment
+    mine = [f for f in files if f.split("/", 1)[0] == sender]
+    return len(load_files(url, landing, mine, from_environment()))
+
+
+def load_by_sender(url: str, landing: Path, files: list[str] | None = None, workers: int = 2) -> int:
+    """Load waiting files with one process per sender family at a time (each file still commits alone);
+    the key comes from the environment in each process. Returns the number of files handled."""
+    files = pending(landing) if files is None else files
+    senders = sorted({f.split("/", 1)[0] for f in files})
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(workers) as pool:
+        return sum(pool.map(_load_sender, [(url, landing, files, s) for s in senders]))

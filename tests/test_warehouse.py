@@ -1,9 +1,9 @@
 """The dbt warehouse against the generator's truth: every metric, month, region and breakdown."""
 from __future__ import annotations
 
+import csv
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -21,16 +21,9 @@ NATIONAL_SMALL = Options(profile="national", scale=0.001, months=1, start="2024-
 def _load_and_build(world, tmp_path_factory, new_db, name):
     landing = copy_landing(world, tmp_path_factory.mktemp(name) / "landing")
     url = new_db()
-    # The three senders' folders load side by side (two cores); each file still commits on its own.
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(_load_sender, [(url, landing, s) for s in ("bpjstk", "kemenkop", "himbara")]))
+    pipeline.load_by_sender(url, landing)
     transform.build(url, include_unchecked=True, quiet=True)
     return url
-
-
-def _load_sender(args):
-    url, landing, sender = args
-    return len(pipeline.load_landing(url, landing, pseudonym.from_environment(), sender=sender))
 
 
 def _rows(url, sql, params=()):
@@ -160,3 +153,23 @@ def test_a_batch_that_failed_a_critical_expectation_is_not_read(clean_world, tmp
     # Unchecked (pending) batches are left out unless asked for.
     transform.dbt(["build", "--select", "stg_himbara__kur_facilities"], url, quiet=True)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities") == [(0,)]
+
+
+def test_sinergi_metrics_prints_csv_in_the_truth_columns_and_a_table_in_bahasa(clean_world, clean_warehouse, monkeypatch):
+    from typer.testing import CliRunner
+
+    from sinergi.cli import app
+    monkeypatch.setenv("WAREHOUSE_URL", clean_warehouse)
+    runner = CliRunner()
+    csv_out = runner.invoke(app, ["metrics", "--as-of", "2024-02", "--region", "ID", "--format", "csv"])
+    assert csv_out.exit_code == 0, csv_out.output
+    truth = (clean_world / "truth" / "metrics.csv").read_text().splitlines()
+    assert csv_out.output.splitlines()[0] == truth[0]
+    expected = {tuple(r[:6]): float(r[6]) for r in csv.reader(truth[1:]) if r[0] == "2024-02" and r[2] == "ID"}
+    printed = {tuple(r[:6]): float(r[6]) for r in csv.reader(csv_out.output.splitlines()[1:])}
+    assert printed.keys() == expected.keys()
+    assert all(abs(printed[k] - expected[k]) < 2e-6 for k in expected)
+    table = runner.invoke(app, ["metrics", "--as-of", "2024-02", "--metric", "K4", "--region", "ID"])
+    assert table.exit_code == 0 and "Februari 2024" in table.output and "%" in table.output
+    missing = runner.invoke(app, ["metrics", "--as-of", "2030-01"])
+    assert missing.exit_code == 1 and "Bulan yang tersedia: 2024-01, 2024-02" in missing.output
