@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tempfile
 import uuid
 from functools import lru_cache
 from collections.abc import Iterator
@@ -48,9 +47,12 @@ def code_version() -> str:
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "dbt_project", "ingestion", "sinergi"],
                                cwd=settings.PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
         return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        from . import __version__
-        return __version__
+    except (OSError, subprocess.CalledProcessError):  # no git, or not a checkout (a deployment's mounted copy)
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            return version("sinergi")
+        except PackageNotFoundError:
+            return "unknown"
 
 
 def new_build_id() -> str:
@@ -86,11 +88,15 @@ def dbt(args: list[str], url: str | None = None, variables: dict | None = None,
 
 
 def build(url: str | None = None, include_unchecked: bool = False, quiet: bool = False,
-          select: list[str] | None = None) -> str:
-    """`dbt seed` + `dbt build`; returns the build id recorded with the published metrics."""
+          select: list[str] | None = None, with_tests: bool = True) -> str:
+    """`dbt build` (seeds, models and their tests); returns the build id recorded with the published
+    metrics. `with_tests=False` builds seeds and models only (the tests that compare with the truth use
+    it where the dbt tests already ran on the same code)."""
     build_id = new_build_id()
     variables = {"build_id": build_id, "code_version": code_version(), "include_unchecked": include_unchecked}
     args = ["build"] + (["--select", *select] if select else [])
+    if not with_tests:
+        args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
     dbt(args, url, variables, quiet=quiet)
     return build_id
 
@@ -134,7 +140,7 @@ def manifest() -> Path:
     the first time the DAG is parsed, and an edited model shows in the DAG at the next parse. Checking costs
     a stat per project file; parsing takes a few seconds and needs no database. The new manifest replaces
     the old one in one rename, and carries the time parsing started, so an edit made meanwhile is seen as
-    newer. Raises CalledProcessError (dbt's output in `stdout`) when the project does not parse.
+    newer. Raises DbtFailed (with the tail of dbt's output) when the project does not parse.
     """
     if manifest_is_fresh():
         return MANIFEST

@@ -18,11 +18,11 @@ from landing import copy_landing
 NATIONAL_SMALL = Options(profile="national", scale=0.001, months=1, start="2024-01", seed=3, defect_rate=0.002)
 
 
-def _load_and_build(world, tmp_path_factory, new_db, name):
+def _load_and_build(world, tmp_path_factory, new_db, name, with_tests=True):
     landing = copy_landing(world, tmp_path_factory.mktemp(name) / "landing")
     url = new_db()
     pipeline.load_by_sender(url, landing)
-    transform.build(url, include_unchecked=True, quiet=True)
+    transform.build(url, include_unchecked=True, quiet=True, with_tests=with_tests)
     return url
 
 
@@ -88,7 +88,7 @@ def test_identity_links_say_how_they_were_made_and_set_conflicts_apart(defective
 def test_national_profile_builds_and_matches_the_truth(tmp_path_factory, new_db):
     world = tmp_path_factory.mktemp("national_wh")
     generate(NATIONAL_SMALL, world)
-    url = _load_and_build(world, tmp_path_factory, new_db, "national_wh_landing")
+    url = _load_and_build(world, tmp_path_factory, new_db, "national_wh_landing", with_tests=False)
     regions = _rows(url, "select count(distinct region) filter (where length(region) = 5), "
                          "count(distinct region) filter (where length(region) = 2) from marts.fct_metrics where metric = 'K7'")
     assert regions[0][0] > 400 and regions[0][1] >= 30
@@ -113,7 +113,7 @@ def test_published_figures_are_kept_and_corrections_shown_with_the_files_that_ch
     keys = pseudonym.from_environment()
     january = [f for f in pipeline.pending(landing) if "_202401" in Path(f).name]
     pipeline.load_files(url, landing, january, keys)
-    first = transform.build(url, include_unchecked=True, quiet=True)
+    first = transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
     (published,) = _rows(url, "select numerator from marts.fct_metrics "
                               "where as_of = '2024-01-01' and metric = 'K9' and region = 'ID' and breakdown = ''")
 
@@ -121,7 +121,7 @@ def test_published_figures_are_kept_and_corrections_shown_with_the_files_that_ch
     corrected.write_bytes(original)
     _touch_later(corrected, 60)
     pipeline.load_landing(url, landing, keys)
-    second = transform.build(url, include_unchecked=True, quiet=True)
+    second = transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
     assert first != second
 
     row = _rows(url, """select published_build_id, published_numerator, numerator, is_revised, files_since_publication
@@ -139,19 +139,23 @@ def test_published_figures_are_kept_and_corrections_shown_with_the_files_that_ch
     assert truth_check.metric_differences(url, clean_world).empty
 
 
+KUR_STAGING = ["build", "--select", "+stg_himbara__kur_facilities", "--exclude", "resource_type:test",
+               "resource_type:unit_test"]
+
+
 def test_a_batch_that_failed_a_critical_expectation_is_not_read(clean_world, tmp_path_factory, new_db):
     landing = copy_landing(clean_world, tmp_path_factory.mktemp("failed_batch") / "landing")
     url = new_db()
     pipeline.load_landing(url, landing, pseudonym.from_environment(), sender="himbara")
-    transform.dbt(["build", "--select", "stg_himbara__kur_facilities"], url, {"include_unchecked": True}, quiet=True)
-    ((failed, rows),) = _rows(url, "select load_id, rows_loaded from audit.load where file like '%KUR_BRI_202401%'")
+    transform.dbt(KUR_STAGING, url, {"include_unchecked": True}, quiet=True)
+    ((failed, rows),) = _rows(url, "select load_id, rows_loaded from audit.load where file like %s", ('%KUR_BRI_202401%',))
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(rows,)]
     with psycopg.connect(url) as conn:
         conn.execute("update audit.load set quality = 'failed' where load_id = %s", (failed,))
-    transform.dbt(["build", "--select", "stg_himbara__kur_facilities"], url, {"include_unchecked": True}, quiet=True)
+    transform.dbt(KUR_STAGING, url, {"include_unchecked": True}, quiet=True)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(0,)]
     # Unchecked (pending) batches are left out unless asked for.
-    transform.dbt(["build", "--select", "stg_himbara__kur_facilities"], url, quiet=True)
+    transform.dbt(KUR_STAGING, url, quiet=True)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities") == [(0,)]
 
 

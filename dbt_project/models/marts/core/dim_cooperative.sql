@@ -6,7 +6,12 @@ with latest as (
 ),
 
 links as (
-    select nik_koperasi, string_agg(npp, ', ' order by npp) as npp, min(rule) as link_rule
+    -- The strongest rule that linked it: nik_koperasi > nib > npwp > nama_wilayah.
+    select
+        nik_koperasi,
+        string_agg(npp, ', ' order by npp) as npp,
+        (array_agg(rule order by array_position(array['nik_koperasi', 'nib', 'npwp', 'nama_wilayah'], rule)))[1]
+            as link_rule
     from {{ ref('int_identity__cooperative_employers') }}
     where nik_koperasi is not null
     group by nik_koperasi
