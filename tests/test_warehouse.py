@@ -139,23 +139,19 @@ def test_published_figures_are_kept_and_corrections_shown_with_the_files_that_ch
     assert truth_check.metric_differences(url, clean_world).empty
 
 
-KUR_STAGING = ["build", "--select", "+stg_himbara__kur_facilities", "--exclude", "resource_type:test",
-               "resource_type:unit_test"]
-
-
 def test_a_batch_that_failed_a_critical_expectation_is_not_read(clean_world, tmp_path_factory, new_db):
     landing = copy_landing(clean_world, tmp_path_factory.mktemp("failed_batch") / "landing")
     url = new_db()
     pipeline.load_landing(url, landing, pseudonym.from_environment(), sender="himbara")
-    transform.dbt(KUR_STAGING, url, {"include_unchecked": True}, quiet=True)
+    transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
     ((failed, rows),) = _rows(url, "select load_id, rows_loaded from audit.load where file like %s", ('%KUR_BRI_202401%',))
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(rows,)]
     with psycopg.connect(url) as conn:
         conn.execute("update audit.load set quality = 'failed' where load_id = %s", (failed,))
-    transform.dbt(KUR_STAGING, url, {"include_unchecked": True}, quiet=True)
+    transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(0,)]
     # Unchecked (pending) batches are left out unless asked for.
-    transform.dbt(KUR_STAGING, url, quiet=True)
+    transform.build(url, quiet=True, with_tests=False)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities") == [(0,)]
 
 

@@ -1,6 +1,7 @@
--- Months whose inputs changed since the last build, and every month after the earliest of them
--- (later months read earlier ones: letters, borrowers so far). A month's inputs are its usable
--- batches; they change when a file arrives, or when one is superseded or fails its checks.
+-- The months this build computes: from the earliest month whose inputs changed since the last build
+-- onwards (later months read earlier ones: letters, borrowers so far). A month's inputs are its usable
+-- batches; they change when a file arrives, or when one is superseded or fails its checks, or when a
+-- month loses them all (then it is listed with no batches, and emptied). First build: everything.
 -- `published.fct_build_inputs` holds what each build read; it is looked up by name, not ref'd,
 -- because it is written at the end of this same build.
 {% set previous = adapter.get_relation(database=target.database, schema='published', identifier='fct_build_inputs') %}
@@ -11,17 +12,38 @@ with current_inputs as (
     group by 1
 ),
 
+{% if previous is not none %}
+previous_inputs as (
+    select distinct on (as_of) as_of, load_ids from {{ previous }} order by as_of, recorded_at desc
+),
+
 changed as (
-    select c.as_of, c.load_ids
+    select coalesce(c.as_of, p.as_of) as as_of
     from current_inputs as c
+    full join previous_inputs as p on p.as_of = c.as_of
+    where coalesce(c.load_ids, '{}') <> coalesce(p.load_ids, '{}')
+),
+{% else %}
+changed as (
+    select '-infinity'::date as as_of
+),
+{% endif %}
+
+plan as (
+    select min(as_of) as refresh_from from changed
+),
+
+months as (
+    select as_of, load_ids from current_inputs
     {% if previous is not none %}
-    left join (
-        select distinct on (as_of) as_of, load_ids from {{ previous }} order by as_of, recorded_at desc
-    ) as p on p.as_of = c.as_of
-    where p.as_of is null or p.load_ids <> c.load_ids
+    union all
+    -- A month that had batches and has none left is recorded as empty.
+    select p.as_of, '{}'::bigint[] from previous_inputs as p
+    where not exists (select 1 from current_inputs as c where c.as_of = p.as_of)
     {% endif %}
 )
 
-select c.as_of, c.load_ids
-from current_inputs as c
-where c.as_of >= (select min(as_of) from changed)
+select m.as_of, m.load_ids, plan.refresh_from
+from months as m
+cross join plan
+where m.as_of >= plan.refresh_from
