@@ -34,3 +34,16 @@
     ) as ranked
     where nth_latest = 1
 {%- endmacro %}
+
+{# The rows of the batches a staging model reads, in the months this build refreshes, numbered within
+   each month and key from the latest batch (`nth = 1` keeps one row per key and month). #}
+{% macro latest_rows(relation, loads, key) -%}
+    select
+        l.as_of,
+        l.unit,
+        r.*,
+        row_number() over (partition by l.as_of, {{ key }} order by r._load_id desc, r._line) as nth
+    from {{ relation }} as r
+    join ({{ loads }}) as l on l.load_id = r._load_id
+    where {{ only_refreshed_months('l.as_of') }}
+{%- endmacro %}

@@ -1,21 +1,13 @@
 -- Benefit claims paid.
 {{ month_incremental_config() }}
-with loads as (select * from ({{ usable_loads('klaim') }}) as l where {{ only_refreshed_months() }}),
-
-ranked as (
-    select
-        l.as_of,
-        l.unit as branch_code,
-        r.*,
-        row_number() over (partition by l.as_of, r.no_klaim order by r._load_id desc, r._line) as nth
-    from {{ source('raw_bpjstk', 'klaim') }} as r
-    join loads as l on l.load_id = r._load_id
+with ranked as (
+    {{ latest_rows(source('raw_bpjstk', 'klaim'), usable_loads('klaim'), 'r.no_klaim') }}
 )
 
 select
     no_klaim,
     as_of,
-    branch_code,
+    unit as branch_code,
     kpj,
     nik_token,
     program,

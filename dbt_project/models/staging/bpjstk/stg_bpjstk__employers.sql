@@ -1,20 +1,12 @@
 -- Registered employers per month: every branch's snapshot for that month, one row per NPP.
 {{ month_incremental_config() }}
-with loads as (select * from ({{ usable_loads('badan_usaha') }}) as l where {{ only_refreshed_months() }}),
-
-ranked as (
-    select
-        l.as_of,
-        l.unit as branch_code,
-        r.*,
-        row_number() over (partition by l.as_of, r.npp order by r._load_id desc, r._line) as nth
-    from {{ source('raw_bpjstk', 'badan_usaha') }} as r
-    join loads as l on l.load_id = r._load_id
+with ranked as (
+    {{ latest_rows(source('raw_bpjstk', 'badan_usaha'), usable_loads('badan_usaha'), 'r.npp') }}
 )
 
 select
     as_of,
-    branch_code,
+    unit as branch_code,
     npp,
     nama_badan_usaha,
     {{ name_key('nama_badan_usaha', 'cooperative') }} as name_key,

@@ -1,20 +1,12 @@
 -- Participants per month: every branch's snapshot for that month, one row per KPJ.
 {{ month_incremental_config() }}
-with loads as (select * from ({{ usable_loads('peserta') }}) as l where {{ only_refreshed_months() }}),
-
-ranked as (
-    select
-        l.as_of,
-        l.unit as branch_code,
-        r.*,
-        row_number() over (partition by l.as_of, r.kpj order by r._load_id desc, r._line) as nth
-    from {{ source('raw_bpjstk', 'peserta') }} as r
-    join loads as l on l.load_id = r._load_id
+with ranked as (
+    {{ latest_rows(source('raw_bpjstk', 'peserta'), usable_loads('peserta'), 'r.kpj') }}
 )
 
 select
     as_of,
-    branch_code,
+    unit as branch_code,
     kpj,
     nik_token,
     tgl_lahir,

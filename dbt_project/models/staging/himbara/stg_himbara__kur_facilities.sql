@@ -1,15 +1,7 @@
 -- KUR facilities from the four banks, one row per facility (a corrected file supersedes its month).
 {{ month_incremental_config() }}
-with loads as (select * from ({{ usable_loads('kur') }}) as l where {{ only_refreshed_months() }}),
-
-ranked as (
-    select
-        l.as_of,
-        l.unit as bank_unit,
-        r.*,
-        row_number() over (partition by l.as_of, r.id_fasilitas order by r._load_id desc, r._line) as nth
-    from {{ source('raw_himbara', 'kur') }} as r
-    join loads as l on l.load_id = r._load_id
+with ranked as (
+    {{ latest_rows(source('raw_himbara', 'kur'), usable_loads('kur'), 'r.id_fasilitas') }}
 )
 
 select
@@ -35,5 +27,5 @@ select
     r._file as source_file,
     r._line as source_line
 from ranked as r
-join {{ ref('ref_banks') }} as b on b.bank_unit = r.bank_unit
+join {{ ref('ref_banks') }} as b on b.bank_unit = r.unit
 where r.nth = 1

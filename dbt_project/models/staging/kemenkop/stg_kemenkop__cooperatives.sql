@@ -1,14 +1,7 @@
 -- The cooperative registry at the end of each month (its last usable daily snapshot).
 {{ month_incremental_config() }}
-with loads as (select * from ({{ month_end_loads('koperasi') }}) as l where {{ only_refreshed_months() }}),
-
-ranked as (
-    select
-        l.as_of,
-        r.*,
-        row_number() over (partition by l.as_of, r.nik_koperasi order by r._load_id desc, r._line) as nth
-    from {{ source('raw_kemenkop', 'koperasi') }} as r
-    join loads as l on l.load_id = r._load_id
+with ranked as (
+    {{ latest_rows(source('raw_kemenkop', 'koperasi'), month_end_loads('koperasi'), 'r.nik_koperasi') }}
 )
 
 select

@@ -1,16 +1,7 @@
 -- Officers and staff at the end of each month (the month's last usable daily snapshot).
 {{ month_incremental_config() }}
-with loads as (select * from ({{ month_end_loads('pengurus') }}) as l where {{ only_refreshed_months() }}),
-
-ranked as (
-    select
-        l.as_of,
-        r.*,
-        row_number() over (
-            partition by l.as_of, r.nik_koperasi, r.nik_token, r.jabatan order by r._load_id desc, r._line
-        ) as nth
-    from {{ source('raw_kemenkop', 'pengurus') }} as r
-    join loads as l on l.load_id = r._load_id
+with ranked as (
+    {{ latest_rows(source('raw_kemenkop', 'pengurus'), month_end_loads('pengurus'), 'r.nik_koperasi, r.nik_token, r.jabatan') }}
 )
 
 select

@@ -1,14 +1,7 @@
 -- The UMKM registry, one snapshot per month.
 {{ month_incremental_config() }}
-with loads as (select * from ({{ usable_loads('umkm') }}) as l where {{ only_refreshed_months() }}),
-
-ranked as (
-    select
-        l.as_of,
-        r.*,
-        row_number() over (partition by l.as_of, r.nib order by r._load_id desc, r._line) as nth
-    from {{ source('raw_kemenkop', 'umkm') }} as r
-    join loads as l on l.load_id = r._load_id
+with ranked as (
+    {{ latest_rows(source('raw_kemenkop', 'umkm'), usable_loads('umkm'), 'r.nib') }}
 )
 
 select
