@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,8 +55,15 @@ def run(dag_ids: list[str], env: dict[str, str], conf: dict | None = None) -> su
     """Run the DAGs one after the other; `conf` is each run's configuration (DAG params, e.g. include_unchecked).
     Prints `DAG_ID: STATE (RUN_ID)` per DAG."""
     prepare(env)
-    return subprocess.run([sys.executable, "-m", "sinergi.airflow_local", *(["--conf", json.dumps(conf)] if conf else []),
-                           *dag_ids], env=env, capture_output=True, text=True)
+    options = ["--conf", json.dumps(conf)] if conf else []
+    return subprocess.run([sys.executable, "-m", "sinergi.airflow_local", *options, *dag_ids], env=env,
+                          capture_output=True, text=True)
+
+
+def outcomes(stdout: str) -> dict[str, tuple[str, str]]:
+    """{dag_id: (state, run_id)} from what `run()` printed; the warehouse's run id is its build id."""
+    return {m["dag"]: (m["state"], m["run"]) for m in re.finditer(r"^(?P<dag>\w+): (?P<state>\w+) \((?P<run>[^)]+)\)$",
+                                                                  stdout, re.MULTILINE)}
 
 
 def main(args: list[str]) -> int:
@@ -65,15 +73,19 @@ def main(args: list[str]) -> int:
     conf = None
     if args[:1] == ["--conf"]:
         conf, args = json.loads(args[1]), args[2:]
-    if WAREHOUSE_DAG in args:
-        try:
-            transform.manifest()  # the warehouse DAG is rendered from it: parse the dbt project if it changed
-        except subprocess.CalledProcessError as exc:
-            print(f"dbt parse failed:\n{exc.stdout}", file=sys.stderr)
+    # The warehouse DAG is rendered from dbt's manifest: parse the project now if it changed, rather than
+    # inside the DAG file's import (which has a time limit).
+    try:
+        transform.manifest()
+    except transform.DbtFailed as exc:
+        print(exc, file=sys.stderr)
+        if WAREHOUSE_DAG in args:
             return 1
     bag = DagBag(dag_folder=str(settings.DAGS_DIR))
     if bag.import_errors:
         print(f"DAG import errors: {bag.import_errors}", file=sys.stderr)
+    if missing := [dag_id for dag_id in args if dag_id not in bag.dags]:
+        print(f"DAGs not found (see the import errors above): {', '.join(missing)}", file=sys.stderr)
         return 1
     failed = []
     for dag_id in args:
