@@ -6,7 +6,7 @@ from typing import Callable
 
 import psycopg
 
-from . import contracts as contracts_mod
+from . import access, contracts as contracts_mod
 from .loader import Loader, Outcome, discover
 from .pseudonym import Pseudonymiser
 
@@ -15,7 +15,8 @@ TRANSIENT = (psycopg.OperationalError, psycopg.errors.SerializationFailure, psyc
 
 
 def connect(url: str) -> psycopg.Connection:
-    return psycopg.connect(url, autocommit=True)
+    """A connection acting as the loader role (it owns raw, audit and the vault)."""
+    return access.connect(url, access.LOADER, autocommit=True)
 
 
 def pending(landing: Path, sender: str | None = None) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Callable
 
 from sinergi import settings
 
-from . import pipeline
+from . import access, pipeline
 
 SUITES_DIR = settings.PROJECT_ROOT / "expectations" / "suites"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -70,7 +70,8 @@ def check_loads(url: str, load_ids: list[int], on_load: Callable | None = None) 
     with _locked(gx_dir), pipeline.connect(url) as conn:
         context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
         context.variables.progress_bars = {"globally": False}
-        source = context.data_sources.add_or_update_postgres(name="warehouse", connection_string=url)
+        source = context.data_sources.add_or_update_postgres(
+            name="warehouse", connection_string=access.role_url(url, access.LOADER))
         known = {name: context.suites.add_or_update(gx.ExpectationSuite(**spec)) for name, spec in suites().items()}
         for load_id in load_ids:
             out[load_id] = _check_one(gx, context, source, known, conn, load_id)

@@ -96,6 +96,19 @@ create table if not exists vault.quarantine_text (
     raw_text text,
     primary key (load_id, line)
 );
+-- What matching needs from the vault: the name and the two halves of the NIK that tell a typing slip
+-- from another person (a hash of the district-and-birth digits, and the serial), never the NIK.
+create or replace view vault.person_for_matching as
+select load_id, line, feed, nik_token, nama, md5(left(nik, 12)) as nik_prefix_hash,
+    substr(nik, 13, 4) as nik_serial
+from vault.person;
+-- The name behind a token, for the drill-downs of the roles allowed to see names (auditors).
+create or replace view vault.person_names as
+select distinct on (nik_token) nik_token, nama from vault.person
+where nik_token is not null and nama is not null
+order by nik_token, load_id desc, line;
+grant select on vault.person_for_matching to sinergi_transformer;
+grant select on vault.person_names to sinergi_auditor;
 """
 
 
@@ -127,7 +140,8 @@ create index if not exists {feed.name}_load on {feed.table} using brin (_load_id
 def _complete(conn, contracts: Contracts) -> bool:
     """Every raw column and the ledger already exist (read from the catalogue, without locks)."""
     wanted = {(f.schema, f.name, c) for f in contracts.feeds.values() for c, _ in raw_columns(f)}
-    wanted |= {("audit", "expectation_result", "run_id"), ("vault", "quarantine_text", "raw_text")}
+    wanted |= {("audit", "expectation_result", "run_id"), ("vault", "quarantine_text", "raw_text"),
+               ("vault", "person_for_matching", "nik_serial"), ("vault", "person_names", "nama")}
     found = set(conn.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
         "where table_schema = any(%s)", ([s for s, _, _ in wanted],)).fetchall())

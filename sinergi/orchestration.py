@@ -19,7 +19,7 @@ from pathlib import Path
 from airflow.sdk import Asset, BaseHook, ExceptionRetryPolicy, Param, RetryAction, RetryRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ingestion import contracts as contracts_mod
+from ingestion import access, contracts as contracts_mod
 from ingestion.pipeline import TRANSIENT
 
 from . import settings
@@ -200,7 +200,7 @@ def _warehouse_profile():
             value = super().get_dbt_value(name)
             return "not-used" if name == "password" and not value else value
 
-    return WarehouseProfile(conn_id=settings.WAREHOUSE_CONN_ID, profile_args={"schema": "warehouse"})
+    return WarehouseProfile(conn_id=settings.WAREHOUSE_CONN_ID, profile_args={"schema": "warehouse", "role": access.TRANSFORMER})
 
 
 def _dbt_vars(context, op) -> None:

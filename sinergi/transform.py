@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ingestion import access
+
 from . import settings
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
@@ -36,6 +38,7 @@ def connection_env(url: str) -> dict[str, str]:
         "SINERGI_DBT_USER": unquote(parts.username or "postgres"),
         "SINERGI_DBT_PASSWORD": unquote(parts.password or ""),
         "SINERGI_DBT_DBNAME": parts.path.lstrip("/") or "postgres",
+        "SINERGI_DBT_ROLE": access.TRANSFORMER,
     }
 
 
@@ -74,6 +77,7 @@ def dbt(args: list[str], url: str | None = None, variables: dict | None = None,
         target_dir: Path | None = None, quiet: bool = False) -> subprocess.CompletedProcess:
     """Run `dbt <args>` on the project; raises DbtFailed with the tail of dbt's output on failure."""
     url = url or settings.warehouse_url()
+    access.ensure(url)
     env = {**os.environ, **TELEMETRY_OFF, **connection_env(url)}
     target_dir = target_dir or _own_target_dir()
     cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(DBT_DIR),

@@ -1,4 +1,5 @@
 -- Contributions received, by the month they were reported for (grows only: incremental).
+-- depends_on: {{ ref('dim_branch') }} (its row-level security reads the branch's province)
 {{ month_incremental_config() }}
 select
     c.as_of, c.no_referensi, c.payer_kind, c.npp, c.kpj, c.periode,

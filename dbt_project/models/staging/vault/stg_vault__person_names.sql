@@ -18,7 +18,7 @@ select
     v.feed,
     v.nik_token,
     {{ name_key('v.nama', 'person') }} as name_key,
-    md5(left(v.nik, 12)) as nik_prefix_hash,
-    substr(v.nik, 13, 4) as nik_serial
-from {{ source('vault', 'person') }} as v
+    v.nik_prefix_hash,
+    v.nik_serial
+from {{ source('vault', 'person_for_matching') }} as v
 join loads as l on l.load_id = v.load_id

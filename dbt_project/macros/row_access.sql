@@ -1,0 +1,28 @@
+{#- Post-hook of every model in `marts`: analysts and auditors read every row; the regional roles
+    (sinergi_regional) only rows of the provinces `access.visible_provinces()` gives them. The row's
+    province is read from the first column found of province_code, regency_code, region_code, region
+    (codes `PP` or `PP.KK`; the nation `ID` matches no province), or for contributions and claims from
+    the branch office (dim_branch). A mart with none of these holds no regional rows (banks, months). -#}
+{% macro province_row_security() %}
+    {%- if not execute or this.schema != 'marts' or config.get('materialized') == 'view' -%}
+        select 1
+    {%- else -%}
+        {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- set column = (['province_code', 'regency_code', 'region_code', 'region'] | select('in', names) | list | first) -%}
+        {%- if column -%}
+            {%- set rule = 'left(' ~ column ~ ', 2) in (select access.visible_provinces())' -%}
+        {%- elif 'branch_code' in names -%}
+            {%- set rule = "branch_code in (select b.branch_code from " ~ ref('dim_branch')
+                ~ " as b where b.province_code in (select access.visible_provinces()))" -%}
+        {%- endif -%}
+        {%- if rule is defined -%}
+            alter table {{ this }} enable row level security;
+            drop policy if exists nasional on {{ this }};
+            create policy nasional on {{ this }} for select to sinergi_analyst, sinergi_auditor using (true);
+            drop policy if exists wilayah on {{ this }};
+            create policy wilayah on {{ this }} for select to sinergi_regional using ({{ rule }})
+        {%- else -%}
+            select 1
+        {%- endif -%}
+    {%- endif -%}
+{% endmacro %}

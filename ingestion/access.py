@@ -1,0 +1,186 @@
+"""Database roles and what each may read (UU 27/2022: each role gets only what it needs).
+
+`ensure()` runs as the database's administrator (the login in WAREHOUSE_URL) and is idempotent; every
+connection the project makes then assumes a role, so the database, not the code, decides what a job
+or a dashboard user can see:
+
+- `sinergi_loader` owns the raw layer, the ledger (`audit`) and the vault (plain NIKs and names);
+- `sinergi_transformer` (dbt) reads raw and audit, and of the vault only the matching view
+  (names and NIK halves, never a plain NIK); it owns the warehouse schemas;
+- `sinergi_analyst` reads the marts;
+- `sinergi_auditor` reads the marts and the evidence: ledger, quarantine, expectation results,
+  identity links, published metrics, reference data, and the names behind tokens;
+- `sinergi_regional` is the group of the province roles `sinergi_wilayah_<PP>`: the marts, limited by
+  row-level security to the provinces in `access.regional_scope`;
+- `sinergi_web` is the dashboard's login: NOINHERIT, so it can read nothing until it sets the role of
+  the user it serves.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+LOADER, TRANSFORMER = "sinergi_loader", "sinergi_transformer"
+ANALYST, AUDITOR, REGIONAL, WEB = "sinergi_analyst", "sinergi_auditor", "sinergi_regional", "sinergi_web"
+READER_ROLES = (ANALYST, AUDITOR, REGIONAL)
+
+RAW_SCHEMAS = ("raw_kemenkop", "raw_bpjstk", "raw_himbara")
+LOADER_SCHEMAS = (*RAW_SCHEMAS, "audit", "vault")
+TRANSFORMER_SCHEMAS = ("reference", "staging", "restricted", "intermediate", "identity", "marts", "published")
+# Who reads which schema besides its owner.
+READERS = {
+    **{s: (TRANSFORMER,) for s in RAW_SCHEMAS},
+    "audit": (TRANSFORMER, AUDITOR),
+    "marts": (ANALYST, AUDITOR, REGIONAL),
+    "published": (AUDITOR,),
+    "identity": (AUDITOR,),
+    "reference": (AUDITOR,),
+}
+PROVINCE_ROLE = re.compile(r"^sinergi_wilayah_(\d{2})$")
+
+
+ACCESS_SCHEMA = """
+create schema if not exists access;
+create table if not exists access.regional_scope (
+    role_name text primary key,
+    province_code text not null check (province_code ~ '^[0-9]{2}$')
+);
+-- The provinces the current role may see rows of (row-level security policies call this).
+create or replace function access.visible_provinces() returns setof text
+language sql stable as $$
+    select province_code from access.regional_scope where pg_has_role(current_user, role_name, 'member')
+$$;
+"""
+
+
+def role_url(url: str, role: str) -> str:
+    """The URL with the role set at connection start (libpq `options`), for SQLAlchemy and psql."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"] + [("options", f"-c role={role}")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+_ready: set[str] = set()
+
+
+def connect(url: str, role: str, **kwargs) -> psycopg.Connection:
+    """A connection acting as `role`, after making sure the roles exist (once per process and URL)."""
+    if url not in _ready:
+        ensure(url)
+        _ready.add(url)
+    conn = psycopg.connect(url, **kwargs)
+    conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+    if not kwargs.get("autocommit"):
+        conn.commit()
+    return conn
+
+
+def _create_role(conn, name: str, options: str, member_of: tuple[str, ...] = ()) -> None:
+    exists = conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone()
+    if not exists:
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("create role {} " + options).format(sql.Identifier(name)))
+        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+            pass  # another process created it a moment ago: roles are shared by the whole server
+    for group in member_of:
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group), sql.Identifier(name)))
+
+
+def _acting_as_role(conn) -> bool:
+    """True when the login is itself one of the project roles (a deployment): nothing to administer."""
+    user = conn.execute("select current_user").fetchone()[0]
+    return user.startswith("sinergi_")
+
+
+def ensure(url: str) -> None:
+    """Create the roles, schemas, ownership and grants (idempotent; safe to run concurrently)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if _acting_as_role(conn):
+            return
+        for role in (LOADER, TRANSFORMER):
+            _create_role(conn, role, "nologin")
+        for role in READER_ROLES:
+            _create_role(conn, role, "nologin")
+        _create_role(conn, WEB, "login noinherit")
+        for role in READER_ROLES:
+            conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(WEB)))
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.access'))")
+            _database(conn)
+            _schemas(conn)
+            _fix_owners(conn)
+            _grants(conn)
+
+
+def _database(conn) -> None:
+    db = sql.Identifier(conn.info.dbname)
+    conn.execute(sql.SQL("revoke all on database {} from public").format(db))
+    conn.execute(sql.SQL("grant connect, temporary on database {} to {}, {}, {}, {}, {}, {}").format(
+        db, *map(sql.Identifier, (LOADER, TRANSFORMER, *READER_ROLES, WEB))))
+    conn.execute(sql.SQL("grant create on database {} to {}, {}").format(
+        db, sql.Identifier(LOADER), sql.Identifier(TRANSFORMER)))
+    # Matching by name needs these; both are trusted extensions, but create them once here.
+    conn.execute("create extension if not exists pg_trgm")
+    conn.execute("create extension if not exists fuzzystrmatch")
+    conn.execute("revoke create on schema public from public")
+
+
+def _schemas(conn) -> None:
+    for schemas, owner in ((LOADER_SCHEMAS, LOADER), (TRANSFORMER_SCHEMAS, TRANSFORMER)):
+        for schema in schemas:
+            conn.execute(sql.SQL("create schema if not exists {s} authorization {o}; alter schema {s} owner to {o}")
+                         .format(s=sql.Identifier(schema), o=sql.Identifier(owner)))
+    conn.execute(ACCESS_SCHEMA)
+
+
+def _fix_owners(conn) -> None:
+    """Objects made before the roles existed (an older warehouse) pass to the role that owns their schema."""
+    kinds = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "S": "sequence"}
+    rows = conn.execute("""
+        select n.nspname, c.relname, c.relkind,
+            case when n.nspname = any(%s) then %s else %s end as owner
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = any(%s) and c.relkind = any(%s)
+          and pg_get_userbyid(c.relowner) <> case when n.nspname = any(%s) then %s else %s end
+          -- a sequence owned by a column follows its table
+          and not exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i'))
+    """, (list(LOADER_SCHEMAS), LOADER, TRANSFORMER, list(LOADER_SCHEMAS + TRANSFORMER_SCHEMAS),
+          list(kinds), list(LOADER_SCHEMAS), LOADER, TRANSFORMER)).fetchall()
+    for schema, name, kind, owner in rows:
+        conn.execute(sql.SQL("alter {} {}.{} owner to {}").format(
+            sql.SQL(kinds[kind]), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(owner)))
+
+
+def _grants(conn) -> None:
+    owner_of = {**{s: LOADER for s in LOADER_SCHEMAS}, **{s: TRANSFORMER for s in TRANSFORMER_SCHEMAS}}
+    for schema, readers in READERS.items():
+        ids = sql.SQL(", ").join(map(sql.Identifier, readers))
+        s, o = sql.Identifier(schema), sql.Identifier(owner_of[schema])
+        conn.execute(sql.SQL("grant usage on schema {} to {}").format(s, ids))
+        conn.execute(sql.SQL("grant select on all tables in schema {} to {}").format(s, ids))
+        conn.execute(sql.SQL("alter default privileges for role {} in schema {} grant select on tables to {}")
+                     .format(o, s, ids))
+    # The vault: its owner grants the transformer the matching view and the auditor names by token.
+    conn.execute("grant usage on schema vault to sinergi_transformer, sinergi_auditor")
+    conn.execute("grant usage on schema access to sinergi_regional, sinergi_transformer")
+    conn.execute("grant select on access.regional_scope to sinergi_regional, sinergi_auditor")
+    conn.execute("grant execute on function access.visible_provinces() to sinergi_regional, sinergi_transformer")
+
+
+def add_province_role(url: str, province_code: str) -> str:
+    """The role of a regional analyst limited to one province (created if missing)."""
+    if not re.fullmatch(r"\d{2}", province_code):
+        raise ValueError(f"Kode provinsi harus dua angka (mis. 35), bukan {province_code!r}.")
+    ensure(url)
+    role = f"sinergi_wilayah_{province_code}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        _create_role(conn, role, "nologin", member_of=(REGIONAL,))
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(WEB)))
+        conn.execute("insert into access.regional_scope values (%s, %s) "
+                     "on conflict (role_name) do update set province_code = excluded.province_code",
+                     (role, province_code))
+    return role
