@@ -25,3 +25,10 @@ def bulan(year_month: str) -> str:
     """`2024-02` -> `Februari 2024`."""
     year, month = year_month[:4], int(year_month[5:7])
     return f"{BULAN[month - 1]} {year}"
+
+
+def tanggal(day) -> str:
+    """date(2024, 2, 15) -> `15 Februari 2024` (empty for none)."""
+    if day is None:
+        return ""
+    return f"{day.day} {BULAN[day.month - 1]} {day.year}"

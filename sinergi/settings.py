@@ -36,3 +36,8 @@ def landing_dir() -> Path:
 def gx_dir() -> Path:
     """Great Expectations' runtime project (stores, results, Data Docs): outside version control."""
     return Path(os.environ.get(ENV_GX_DIR, PROJECT_ROOT / ".local" / "gx"))
+
+
+def dbt_docs_dir() -> Path:
+    """Where `sinergi docs` writes dbt's documentation site (served by the dashboard)."""
+    return Path(os.environ.get("SINERGI_DBT_DOCS_DIR", PROJECT_ROOT / ".local" / "dbt_docs"))

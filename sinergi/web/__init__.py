@@ -1,0 +1,1 @@
+"""The analysts' dashboard (`sinergi serve`): FastAPI pages in Bahasa Indonesia over the marts."""

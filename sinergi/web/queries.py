@@ -1,0 +1,122 @@
+"""The SQL behind each dashboard page. Parameters are always bound (`%(name)s`)."""
+from __future__ import annotations
+
+MONTHS = "select distinct to_char(as_of, 'YYYY-MM') as bulan from marts.fct_metrics order by 1"
+
+# One region's metric totals over every month loaded (trend and change from the previous month).
+REGION_TREND = """
+select to_char(as_of, 'YYYY-MM') as bulan, metric, numerator, denominator, value
+from marts.fct_metrics
+where region = %(region)s and breakdown = ''
+order by as_of, metric
+"""
+
+BREAKDOWNS = """
+select metric, breakdown, numerator, denominator, value
+from marts.fct_metrics
+where region = %(region)s and as_of = to_date(%(bulan)s, 'YYYY-MM') and breakdown <> ''
+order by metric, breakdown
+"""
+
+# Provinces (no province given) or the regencies/cities of one province, every metric side by side.
+REGIONS = """
+select m.region, r.region_name, m.metric, m.numerator, m.denominator, m.value
+from marts.fct_metrics as m
+join marts.dim_region as r on r.region_code = m.region
+where m.as_of = to_date(%(bulan)s, 'YYYY-MM') and m.breakdown = ''
+  and case when %(provinsi)s::text is null then r.level = 'provinsi'
+           else r.province_code = %(provinsi)s and r.level <> 'provinsi' end
+order by m.region, m.metric
+"""
+
+PROVINCES = """
+select region_code, region_name from marts.dim_region where level = 'provinsi' order by region_code
+"""
+
+COOPERATIVES = """
+select c.nik_koperasi, c.nama_koperasi, c.jenis_koperasi, c.regency_code, r.region_name as wilayah,
+    c.npp, c.link_rule, c.is_linked
+from marts.fct_cooperative_coverage as c
+left join marts.dim_region as r on r.region_code = c.regency_code
+where c.as_of = to_date(%(bulan)s, 'YYYY-MM') and not c.is_covered
+  and (%(provinsi)s::text is null or c.province_code = %(provinsi)s)
+  and (%(jenis)s::text is null or c.jenis_koperasi = %(jenis)s)
+  and (%(cari)s::text is null or c.nama_koperasi ilike '%%' || %(cari)s || '%%' or c.nik_koperasi = %(cari)s)
+order by c.regency_code, c.nama_koperasi
+"""
+
+COOPERATIVE_KINDS = "select distinct jenis_koperasi from marts.fct_cooperative_coverage order by 1"
+
+KUR = """
+select k.id_fasilitas, k.bank, k.skema, k.plafon, k.tgl_pencairan, k.is_mandatory, k.regency_code,
+    r.region_name as wilayah, k.person_id, k.status_bpjstk {names}
+from marts.fct_kur_coverage as k
+left join marts.dim_region as r on r.region_code = k.regency_code
+{names_join}
+where k.as_of = to_date(%(bulan)s, 'YYYY-MM') and not k.is_covered
+  and (%(provinsi)s::text is null or k.province_code = %(provinsi)s)
+  and (%(bank)s::text is null or k.bank = %(bank)s)
+  and (%(skema)s::text is null or k.skema = %(skema)s)
+  and (not %(wajib)s or k.is_mandatory)
+order by k.bank, k.skema, k.tgl_pencairan, k.id_fasilitas
+"""
+# Names are joined for the roles that may read them (the auditor); the others see tokens only.
+KUR_NAMES = (", n.nama", "left join vault.person_names as n on n.nik_token = k.person_id")
+
+KUR_SUMMARY = """
+select k.bank, k.skema, count(*) filter (where not k.is_covered) as tidak_terdaftar, count(*) as fasilitas
+from marts.fct_kur_coverage as k
+where k.as_of = to_date(%(bulan)s, 'YYYY-MM')
+  and (%(provinsi)s::text is null or k.province_code = %(provinsi)s)
+group by k.bank, k.skema
+order by k.bank, k.skema
+"""
+
+BANKS = "select bank from marts.dim_bank order by 1"
+KUR_SCHEMES = "select distinct skema from marts.fct_kur_coverage order by 1"
+
+LICENSING = """
+select l.no_keputusan, l.nik_koperasi, l.jenis_layanan, l.tgl_keputusan, l.no_rekomendasi_bpjstk,
+    l.alasan, l.regency_code, r.region_name as wilayah
+from marts.fct_licensing_compliance as l
+left join marts.dim_region as r on r.region_code = l.regency_code
+where l.as_of = to_date(%(bulan)s, 'YYYY-MM') and not l.is_compliant
+  and (%(provinsi)s::text is null or l.province_code = %(provinsi)s)
+  and (%(alasan)s::text is null or l.alasan = %(alasan)s)
+  and (%(jenis)s::text is null or l.jenis_layanan = %(jenis)s)
+order by l.tgl_keputusan, l.no_keputusan
+"""
+
+# Per sender, unit and feed: the latest delivery and its fate.
+LAST_DELIVERIES = """
+select distinct on (sender, unit, feed) sender, unit, feed, period, source_file, received_at, status,
+    reason, quality, rows_read, rows_loaded, rows_quarantined
+from marts.fct_deliveries
+where feed is not null
+order by sender, unit, feed, received_at desc, load_id desc
+"""
+
+QUARANTINE_BY_REASON = """
+select sender, reason, sum(rows_quarantined)::bigint as baris
+from marts.fct_quarantine_reasons
+where as_of = to_date(%(bulan)s, 'YYYY-MM')
+group by sender, reason
+order by sender, baris desc
+"""
+
+EXPECTATIONS = """
+select d.sender, d.feed, count(*) as dijalankan, count(*) filter (where not e.success) as gagal,
+    count(*) filter (where not e.success and e.critical) as gagal_kritis
+from marts.fct_expectation_results as e
+join marts.fct_deliveries as d on d.load_id = e.load_id
+where d.as_of = to_date(%(bulan)s, 'YYYY-MM')
+group by d.sender, d.feed
+order by d.sender, d.feed
+"""
+
+PROBLEM_FILES = """
+select sender, source_file, status, reason, received_at
+from marts.fct_deliveries
+where status in ('rejected', 'held') and as_of = to_date(%(bulan)s, 'YYYY-MM')
+order by received_at
+"""
