@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import cli_ingest, cli_options, cli_warehouse, fmt, settings
+from . import cli_ingest, cli_options, cli_people, cli_warehouse, fmt, settings
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
@@ -112,6 +112,7 @@ def demo(
 
 cli_ingest.register(app, console)
 cli_warehouse.register(app, console)
+cli_people.register(app, console)
 
 
 def main() -> None:

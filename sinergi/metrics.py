@@ -24,6 +24,27 @@ NAMES = {
     "Q1": "Koperasi aktif yang tertaut ke pemberi kerja",
 }
 COUNTS = {"K8", "K9"}
+# What each figure counts (metrics.md), for the report's readers.
+DEFINITIONS = {
+    "K1": "Penyebut: koperasi berstatus Aktif pada akhir bulan. Pembilang: yang tertaut ke pemberi kerja "
+          "(badan usaha) BPJS Ketenagakerjaan berstatus Aktif pada bulan itu.",
+    "K2": "Penyebut: orang berbeda yang menjabat di koperasi aktif pada akhir bulan (Ketua s.d. Karyawan). "
+          "Pembilang: yang menjadi peserta aktif dengan sekurang-kurangnya JKK dan JKM.",
+    "K3": "Penyebut: keputusan Disetujui untuk Pendirian atau Evaluasi Status yang diputus pada bulan itu. "
+          "Pembilang: yang mencantumkan surat rekomendasi yang ada, untuk koperasi yang sama, dan berlaku "
+          "pada tanggal keputusan.",
+    "K4": "Penyebut: fasilitas KUR Kecil atau KUR Khusus di atas Rp100.000.000 yang dicairkan pada bulan itu. "
+          "Pembilang: yang debiturnya peserta aktif pada tanggal pencairan atau dalam 30 hari sesudahnya.",
+    "K5": "Penyebut: semua fasilitas KUR yang dicairkan pada bulan itu. Pembilang: seperti K4.",
+    "K6": "Penyebut: usaha dalam snapshot UMKM terakhir s.d. bulan itu. Pembilang: yang pemiliknya peserta aktif.",
+    "K7": "Penyebut: peserta aktif pada bulan itu. Pembilang: yang iurannya (pemberi kerja untuk PU, sendiri "
+          "untuk BPU) lunas s.d. bulan M-1.",
+    "K8": "Jumlah peserta BPU (bukan penerima upah) aktif pada bulan itu.",
+    "K9": "Jumlah klaim manfaat yang dibayar pada bulan itu.",
+    "K9_rupiah": "Nilai klaim manfaat yang dibayar pada bulan itu, dalam Rupiah.",
+    "Q1": "Mutu integrasi: bagian koperasi aktif yang tertaut ke pemberi kerja (menurut cara penautan), dan "
+          "baris yang dikarantina per pengirim.",
+}
 
 
 @dataclass

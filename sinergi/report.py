@@ -1,0 +1,172 @@
+"""`sinergi report`: the auditors' compliance report for one month, as HTML and PDF, with its evidence.
+
+Everything is read as one database role (the auditor by default), so the report shows exactly what that
+role may see: names beside tokens only where the role reads the vault's name view. The HTML holds no
+clock time, so the same warehouse gives the same report byte for byte.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from psycopg.rows import dict_row
+
+from ingestion import access
+
+from . import fmt, metrics
+
+TEMPLATES = Path(__file__).parent / "report_templates"
+SHOWN_ENTITIES = 25  # per metric in the document; the CSV beside it lists them all
+FAILING = [m for m in metrics.NAMES if m not in metrics.COUNTS | {"K9_rupiah"}]
+
+FIGURES = """
+select m.metric, m.region, r.region_name, m.numerator, m.denominator, m.value
+from marts.fct_metrics as m join marts.dim_region as r on r.region_code = m.region
+where m.as_of = to_date(%(bulan)s, 'YYYY-MM') and m.breakdown = '' and r.level in ('nasional', 'provinsi')
+order by m.metric, m.region = 'ID' desc, m.region
+"""
+PREVIOUS = """
+select metric, region, value, numerator from marts.fct_metrics
+where as_of = (to_date(%(bulan)s, 'YYYY-MM') - interval '1 month')::date and breakdown = '' and length(region) <= 2
+"""
+ENTITIES = """
+select e.metric, e.entity, e.regency_code {names}
+from marts.fct_metric_entities as e {names_join}
+where e.as_of = to_date(%(bulan)s, 'YYYY-MM') and e.dimension = '' and not e.in_numerator and e.metric = any(%(metrics)s)
+order by e.metric, e.regency_code, e.entity
+"""
+NAMES = (", n.nama", "left join vault.person_names as n on n.nik_token = e.entity")
+FILES = """
+with lineage as (
+    select load_ids from published.fct_metric_lineage_published
+    where as_of = to_date(%(bulan)s, 'YYYY-MM') order by published_at desc limit 1
+)
+select d.load_id, d.sender, d.unit, d.feed, d.source_file, d.sha256, d.status, d.quality,
+    d.rows_read, d.rows_loaded, d.rows_quarantined
+from marts.fct_deliveries as d, lineage as l
+where d.load_id = any(l.load_ids)
+order by d.sender, d.unit, d.feed, d.source_file
+"""
+QUARANTINE = """
+select d.source_file, q.reason, q.rows_quarantined
+from marts.fct_quarantine_reasons as q join marts.fct_deliveries as d on d.load_id = q.load_id
+where q.as_of = to_date(%(bulan)s, 'YYYY-MM')
+order by d.source_file, q.reason
+"""
+SET_ASIDE = """
+select source_file, sha256, status, reason from marts.fct_deliveries
+where as_of = to_date(%(bulan)s, 'YYYY-MM') and status in ('rejected', 'held', 'duplicate', 'superseded')
+order by source_file
+"""
+EXPECTATIONS = """
+select d.feed, e.expectation, e.critical, count(*) as batches, count(*) filter (where not e.success) as failed
+from marts.fct_expectation_results as e join marts.fct_deliveries as d on d.load_id = e.load_id
+where d.as_of = to_date(%(bulan)s, 'YYYY-MM')
+group by d.feed, e.expectation, e.critical
+order by d.feed, e.critical desc, e.expectation
+"""
+BUILDS = """
+select build_id, code_version, min(published_at) as published_at
+from published.fct_metrics_published
+where as_of = to_date(%(bulan)s, 'YYYY-MM')
+group by build_id, code_version
+order by min(published_at)
+"""
+REVISIONS = """
+select metric, region, breakdown, published_build_id, published_numerator, published_denominator,
+    published_value, numerator, denominator, value, files_since_publication
+from published.fct_metric_revisions
+where as_of = to_date(%(bulan)s, 'YYYY-MM') and is_revised
+order by metric, region, breakdown
+"""
+
+
+@dataclass
+class Report:
+    html: Path
+    pdf: Path
+    entity_files: list[Path]
+
+
+def _reader(conn):
+    def rows(query: str, **params) -> list[dict]:
+        with conn.cursor(row_factory=dict_row) as cur:
+            return cur.execute(query, params).fetchall()
+    return rows
+
+
+def gather(url: str, bulan: str, role: str = access.AUDITOR) -> dict:
+    """Everything the report shows, read as `role`."""
+    with access.connect(url, role) as conn:
+        rows = _reader(conn)
+        names = _can_read(conn, "vault", "person_names")
+        evidence = _can_read(conn, "published", "fct_metrics_published")
+        figures = rows(FIGURES, bulan=bulan)
+        if not figures:
+            raise LookupError(f"Tidak ada metrik untuk {bulan}. Bulan yang ada: {', '.join(metrics.months(url)) or 'belum ada'}.")
+        previous = {(r["metric"], r["region"]): r for r in rows(PREVIOUS, bulan=bulan)}
+        entities = rows(ENTITIES.format(**dict(zip(("names", "names_join"), NAMES if names else ("", "")))),
+                        bulan=bulan, metrics=FAILING)
+        return {
+            "bulan": bulan, "role": role, "names": names, "evidence": evidence,
+            "metrics": _by_metric(figures, previous, entities),
+            "files": rows(FILES, bulan=bulan) if evidence else [],
+            "quarantine": rows(QUARANTINE, bulan=bulan),
+            "set_aside": rows(SET_ASIDE, bulan=bulan),
+            "expectations": rows(EXPECTATIONS, bulan=bulan),
+            "builds": rows(BUILDS, bulan=bulan) if evidence else [],
+            "revisions": rows(REVISIONS, bulan=bulan) if evidence else [],
+        }
+
+
+def _can_read(conn, schema: str, relation: str) -> bool:
+    # Through the catalogue: naming a relation in a schema the role may not use is itself refused.
+    row = conn.execute("""
+        select has_schema_privilege(n.oid, 'usage') and has_table_privilege(c.oid, 'select')
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = %s and c.relname = %s
+    """, (schema, relation)).fetchone()
+    return bool(row and row[0])
+
+
+def _by_metric(figures: list[dict], previous: dict, entities: list[dict]) -> list[dict]:
+    out = []
+    for metric, name in metrics.NAMES.items():
+        regions = [{**r, "previous": previous.get((metric, r["region"]))} for r in figures if r["metric"] == metric]
+        if not regions:
+            continue
+        failing = [e for e in entities if e["metric"] == metric]
+        out.append({"metric": metric, "name": name, "definition": metrics.DEFINITIONS[metric],
+                    "national": regions[0], "provinces": regions[1:], "failing": failing,
+                    "count": metric in metrics.COUNTS | {"K9_rupiah"}})
+    return out
+
+
+def write(url: str, bulan: str, out_dir: Path, role: str = access.AUDITOR) -> Report:
+    """Write laporan_kepatuhan_<bulan>.html and .pdf, and the failing entities per metric as CSV."""
+    from weasyprint import HTML
+
+    data = gather(url, bulan, role)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entity_files = []
+    for m in data["metrics"]:
+        if m["count"]:
+            continue
+        path = out_dir / f"entitas_gagal_{bulan}_{m['metric']}.csv"
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["metric", "entity", "regency_code", *(["nama"] if data["names"] else [])])
+            for e in m["failing"]:
+                writer.writerow([e["metric"], e["entity"], e["regency_code"] or "", *([e.get("nama") or ""] if data["names"] else [])])
+        m["csv"] = path.name
+        entity_files.append(path)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    env.filters.update(angka=fmt.angka, rupiah=lambda v: fmt.rupiah(float(v)), persen=fmt.persen, bulan=fmt.bulan)
+    html = env.get_template("laporan.html").render(shown=SHOWN_ENTITIES, **data)
+    html_path = out_dir / f"laporan_kepatuhan_{bulan}.html"
+    html_path.write_text(html, encoding="utf-8")
+    pdf_path = html_path.with_suffix(".pdf")
+    HTML(string=html, base_url=str(out_dir)).write_pdf(pdf_path)
+    return Report(html_path, pdf_path, entity_files)
