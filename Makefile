@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 DEMO_DIR ?= .local/demo
+# Debian's Chromium for the browser tests and Playwright (its own browser download cannot work offline).
+CHROMIUM := /usr/bin/chromium
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export SCARF_NO_ANALYTICS := true
@@ -11,7 +13,11 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
 .PHONY: install demo test clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(CHROMIUM)
+
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo -E) apt-get install -y -qq chromium >/dev/null
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

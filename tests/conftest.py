@@ -83,3 +83,16 @@ def gx_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("gx")
     os.environ["SINERGI_GX_DIR"] = str(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def clean_warehouse(clean_world, tmp_path_factory, new_db):
+    from landing import load_and_build
+    return load_and_build(clean_world, tmp_path_factory, new_db, "clean_wh")
+
+
+@pytest.fixture(scope="session")
+def defective_warehouse(defective_world, tmp_path_factory, new_db):
+    """The defective seed world loaded and built: shared by the warehouse, access, dashboard and report tests."""
+    from landing import load_and_build
+    return load_and_build(defective_world, tmp_path_factory, new_db, "defective_wh")

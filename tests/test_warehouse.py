@@ -13,32 +13,14 @@ from ingestion import pipeline, pseudonym
 from sinergi import transform, truth_check
 from sinergi.generator import Options, generate
 
-from landing import copy_landing
+from landing import copy_landing, load_and_build
 
 NATIONAL_SMALL = Options(profile="national", scale=0.001, months=1, start="2024-01", seed=3, defect_rate=0.002)
-
-
-def _load_and_build(world, tmp_path_factory, new_db, name, with_tests=True):
-    landing = copy_landing(world, tmp_path_factory.mktemp(name) / "landing")
-    url = new_db()
-    pipeline.load_by_sender(url, landing)
-    transform.build(url, include_unchecked=True, quiet=True, with_tests=with_tests)
-    return url
 
 
 def _rows(url, sql, params=()):
     with psycopg.connect(url) as conn:
         return conn.execute(sql, params).fetchall()
-
-
-@pytest.fixture(scope="module")
-def clean_warehouse(clean_world, tmp_path_factory, new_db):
-    return _load_and_build(clean_world, tmp_path_factory, new_db, "clean_wh")
-
-
-@pytest.fixture(scope="module")
-def defective_warehouse(defective_world, tmp_path_factory, new_db):
-    return _load_and_build(defective_world, tmp_path_factory, new_db, "defective_wh")
 
 
 def test_clean_world_every_metric_equals_the_truth(clean_world, clean_warehouse):
@@ -88,7 +70,7 @@ def test_identity_links_say_how_they_were_made_and_set_conflicts_apart(defective
 def test_national_profile_builds_and_matches_the_truth(tmp_path_factory, new_db):
     world = tmp_path_factory.mktemp("national_wh")
     generate(NATIONAL_SMALL, world)
-    url = _load_and_build(world, tmp_path_factory, new_db, "national_wh_landing", with_tests=False)
+    url = load_and_build(world, tmp_path_factory, new_db, "national_wh_landing", with_tests=False)
     regions = _rows(url, "select count(distinct region) filter (where length(region) = 5), "
                          "count(distinct region) filter (where length(region) = 2) from marts.fct_metrics where metric = 'K7'")
     assert regions[0][0] > 400 and regions[0][1] >= 30

@@ -1,0 +1,214 @@
+"""The dashboard in a real browser: Playwright drives Debian's headless Chromium against `sinergi serve`'s app.
+
+Screenshots of every page visited are kept in test-artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import threading
+import time
+from pathlib import Path
+
+import openpyxl
+import psycopg
+import pytest
+import uvicorn
+
+from ingestion import access
+from sinergi import fmt, settings
+from sinergi.web import users
+from sinergi.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+SHOTS = settings.PROJECT_ROOT / "test-artifacts" / "screenshots"
+PASSWORD = "kata-sandi-uji"
+MONTH = "2024-02"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(defective_warehouse):
+    for name, role in (("analis", "analyst"), ("auditor", "auditor"), ("jatim", "wilayah:35")):
+        users.add(defective_warehouse, name, PASSWORD, role)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(defective_warehouse, secret="uji"), host="127.0.0.1", port=port,
+                                        log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make install` installs Debian's chromium package")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _login(browser, server, username, password=PASSWORD):
+    page = browser.new_context(accept_downloads=True, viewport={"width": 1300, "height": 900}).new_page()
+    page.goto(server + "/")
+    assert page.url.endswith("/masuk?lanjut=/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    return page
+
+
+def _shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _one(url, query, params=()):
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchone()
+
+
+def test_a_wrong_password_is_refused_and_pages_need_a_login(browser, server):
+    page = _login(browser, server, "analis", "salah-sekali")
+    assert "Nama pengguna atau kata sandi salah" in page.inner_text("[role=alert]")
+    page.goto(server + "/kur")
+    assert "/masuk" in page.url
+    _shot(page, "masuk_gagal")
+
+
+def test_analyst_reads_the_national_summary_in_bahasa_with_indonesian_numbers(browser, server, defective_warehouse):
+    page = _login(browser, server, "analis")
+    assert page.inner_text("h1").startswith(f"Ringkasan nasional · {fmt.bulan(MONTH)}")
+    numerator, denominator, value = _one(defective_warehouse, "select numerator, denominator, value from marts.fct_metrics "
+                                         "where as_of = '2024-02-01' and metric = 'K7' and region = 'ID' and breakdown = ''")
+    row = page.locator("#metrik tr[data-metric=K7]")
+    assert row.locator("td.nilai").inner_text() == fmt.persen(float(value))      # e.g. 85,6%
+    assert fmt.angka(float(numerator)) in row.inner_text() and fmt.angka(denominator) in row.inner_text()
+    assert "poin" in row.inner_text()                                               # change from January
+    rupiah = page.locator("#metrik tr[data-metric=K9_rupiah] td.nilai").inner_text()
+    assert rupiah.startswith("Rp") and "," not in rupiah
+    assert page.locator("figure.grafik svg").count() == 1
+    assert "Nama" not in page.inner_text("#pengguna")
+    _shot(page, "ringkasan_analis")
+
+
+def test_regions_drill_down_from_provinces_to_regencies_ranked(browser, server):
+    page = _login(browser, server, "analis")
+    page.click("nav >> text=Wilayah")
+    codes = page.locator("#wilayah tbody tr").evaluate_all("rows => rows.map(r => r.dataset.region)")
+    assert codes and all(len(c) == 2 for c in codes)
+    page.select_option("select[name=metrik]", "K7")
+    page.click("text=Tampilkan")
+    shares = [float(t.replace("%", "").replace(".", "").replace(",", "."))
+              for t in page.locator("#wilayah tbody tr td:nth-child(10)").all_inner_texts()]
+    assert shares == sorted(shares, reverse=True)                                   # ranked by K7
+    page.locator("#wilayah tbody tr a", has_text="Jawa Timur").click()
+    codes = page.locator("#wilayah tbody tr").evaluate_all("rows => rows.map(r => r.dataset.region)")
+    assert codes and all(c.startswith("35.") for c in codes)
+    _shot(page, "wilayah_jawa_timur")
+
+
+def test_cooperatives_filter_and_export_to_csv_and_xlsx(browser, server, defective_warehouse):
+    page = _login(browser, server, "analis")
+    page.click("nav >> text=Koperasi")
+    page.select_option("select[name=provinsi]", "35")
+    page.select_option("select[name=jenis]", index=1)
+    kind = page.locator("select[name=jenis] option:checked").inner_text()
+    page.click("text=Saring")
+    expected = _one(defective_warehouse, "select count(*) from marts.fct_cooperative_coverage where as_of = '2024-02-01' "
+                    "and not is_covered and province_code = '35' and jenis_koperasi = %s", (kind,))[0]
+    assert expected > 0
+    assert page.inner_text("#jumlah") == fmt.angka(expected)
+    assert page.locator("#daftar tbody tr").count() == min(expected, 500)
+    with page.expect_download() as download:
+        page.click("#unduh-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(rows) == expected and {r["jenis_koperasi"] for r in rows} == {kind}
+    assert all(r["regency_code"].startswith("35.") for r in rows)
+    with page.expect_download() as download:
+        page.click("#unduh-xlsx")
+    saved = SHOTS.parent / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == "koperasi_belum_terlindungi_2024-02.xlsx"
+    sheet = list(openpyxl.load_workbook(saved, read_only=True).active.iter_rows(values_only=True))
+    assert len(sheet) == expected + 1 and sheet[0][:2] == ("nik_koperasi", "nama_koperasi")
+    assert {r[2] for r in sheet[1:]} == {kind}
+    _shot(page, "koperasi_saring")
+
+
+def test_parameters_are_bound_not_spliced(browser, server):
+    page = _login(browser, server, "analis")
+    page.goto(server + "/koperasi?cari=%27%20or%201%3D1%20--&provinsi=35%27%3B%20drop%20table%20marts.dim_region%3B--")
+    assert page.inner_text("#jumlah") == "0"
+    page.goto(server + "/wilayah")
+    assert page.locator("#wilayah tbody tr").count() > 0                            # dim_region still there
+
+
+def test_kur_lists_borrowers_not_enrolled_by_bank_and_scheme_names_only_for_auditors(browser, server, defective_warehouse):
+    page = _login(browser, server, "analis")
+    page.click("nav >> text=KUR")
+    bank = page.locator("select[name=bank] option").nth(1).inner_text()
+    page.select_option("select[name=bank]", bank)
+    page.click("text=Saring")
+    expected = _one(defective_warehouse, "select count(*) from marts.fct_kur_coverage where as_of = '2024-02-01' "
+                    "and not is_covered and bank = %s", (bank,))[0]
+    assert page.inner_text("#jumlah") == fmt.angka(expected)
+    assert "Nama" not in page.locator("#daftar thead").inner_text()
+    plafon = page.locator("#daftar tbody tr td:nth-child(4)").first.inner_text()
+    assert plafon.startswith("Rp") and "." in plafon
+    _shot(page, "kur_analis")
+    auditor = _login(browser, server, "auditor")
+    auditor.goto(server + f"/kur?bank={bank}")
+    assert "Nama" in auditor.locator("#daftar thead").inner_text()
+    names = auditor.locator("#daftar tbody tr td:nth-child(9)").all_inner_texts()
+    assert any(n not in ("", "–") for n in names)
+    _shot(auditor, "kur_auditor")
+
+
+def test_a_regional_analyst_sees_only_their_province_even_when_asking_for_another(browser, server):
+    page = _login(browser, server, "jatim")
+    assert page.inner_text("h1").startswith("Ringkasan provinsi 35")
+    page.goto(server + "/wilayah?provinsi=33")
+    codes = page.locator("#wilayah tbody tr").evaluate_all("rows => rows.map(r => r.dataset.region)")
+    assert codes and all(c.startswith("35.") for c in codes)
+    page.goto(server + "/kur?provinsi=33")
+    assert page.inner_text("#jumlah") == "0"
+    page.goto(server + "/koperasi")
+    regions = page.locator("#daftar tbody tr td:nth-child(4)").all_inner_texts()
+    assert regions
+    with page.expect_download() as download:
+        page.click("#unduh-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows and all(r["regency_code"].startswith("35.") for r in rows)
+    _shot(page, "koperasi_wilayah_35")
+
+
+def test_licensing_and_data_quality_pages(browser, server, defective_warehouse):
+    page = _login(browser, server, "analis")
+    page.click("nav >> text=Perizinan")
+    page.select_option("select[name=alasan]", "tidak_ada")
+    page.click("text=Saring")
+    reasons = set(page.locator("#daftar tbody tr td:nth-child(6)").all_inner_texts())
+    assert reasons <= {"Tidak mencantumkan rekomendasi"}
+    _shot(page, "perizinan")
+    page.click("nav >> text=Kualitas data")
+    senders = set(page.locator("#kiriman tbody tr td:nth-child(1)").all_inner_texts())
+    assert senders == {"kemenkop", "bpjstk", "himbara"}
+    rejected = _one(defective_warehouse, "select count(*) from audit.load where status in ('rejected', 'held') "
+                    "and to_date(left(period, 6), 'YYYYMM') = '2024-02-01'")[0]
+    assert page.locator("#bermasalah tbody tr").count() == rejected
+    _shot(page, "kualitas_data")
