@@ -108,6 +108,28 @@ def demo(
     _, run_id = airflow_local.outcomes(result.stdout)[airflow_local.WAREHOUSE_DAG]
     console.print(f"Gudang data dibangun oleh DAG {airflow_local.WAREHOUSE_DAG} (build [bold]{run_id}[/]).")
     cli_warehouse.print_headline(url, console)
+    _demo_people(url, out)
+
+
+def _demo_people(url: str, out: Path) -> None:
+    """Demo accounts, the auditors' report for the latest month and the dbt docs; then how to open them."""
+    import secrets as pysecrets
+
+    from . import metrics, report, transform
+    from .web import users
+    password = pysecrets.token_urlsafe(9)
+    accounts = [("analis", "analyst"), ("auditor", "auditor"), ("jatim", "wilayah:35")]
+    for name, role in accounts:
+        users.add(url, name, password, role)
+    latest = metrics.months(url)[-1]
+    with console.status(f"[bold]Menyusun laporan kepatuhan {latest} dan dokumentasi dbt..."):
+        written = report.write(url, latest, out / "laporan")
+        transform.docs(url)
+    console.print(f"\nLaporan kepatuhan untuk auditor: [bold]{written.html}[/] dan [bold]{written.pdf}[/]")
+    console.print("Buka dasbor dengan:\n"
+                  f"  [bold]WAREHOUSE_URL={url} .venv/bin/sinergi serve[/]\n"
+                  "lalu buka http://127.0.0.1:8000/ dan masuk sebagai "
+                  + ", ".join(f"[bold]{n}[/] ({r})" for n, r in accounts) + f" dengan kata sandi [bold]{password}[/]")
 
 
 cli_ingest.register(app, console)

@@ -64,12 +64,7 @@ def register(app: typer.Typer, console) -> None:
     @app.command()
     def docs() -> None:
         """Buat situs dokumentasi dbt (dibuka dari halaman Kualitas data di dasbor)."""
-        import shutil
-
         from . import transform
-        target = settings.dbt_docs_dir()
         with console.status("[bold]dbt docs generate..."):
-            transform.dbt(["docs", "generate", "--static"], settings.warehouse_url(), quiet=True)
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(transform._own_target_dir() / "static_index.html", target / "index.html")
-        console.print(f"Dokumentasi dbt di [bold]{target / 'index.html'}[/].")
+            page = transform.docs(settings.warehouse_url())
+        console.print(f"Dokumentasi dbt di [bold]{page}[/]; dasbor membukanya dari halaman Kualitas data.")

@@ -105,6 +105,15 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
     return build_id
 
 
+def docs(url: str | None = None) -> Path:
+    """dbt's documentation as one static page in settings.dbt_docs_dir() (the dashboard serves it)."""
+    dbt(["docs", "generate", "--static"], url, quiet=True)
+    target = settings.dbt_docs_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_own_target_dir() / "static_index.html", target / "index.html")
+    return target / "index.html"
+
+
 def dbt_executable() -> str:
     """The dbt beside this Python (the project's venv), else the one on PATH."""
     beside = Path(sys.executable).with_name("dbt")
