@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from ingestion import access
+
 from . import fmt
 
 COLUMNS = ["as_of", "metric", "region", "breakdown", "numerator", "denominator", "value"]
@@ -65,13 +67,13 @@ def fetch(url: str, q: Query) -> list[dict]:
                and (%(breakdowns)s or breakdown = '')
              order by metric, length(region), region, breakdown"""
     params = {"as_of": q.as_of, "region": q.region, "metric": q.metric, "breakdowns": q.breakdowns}
-    with psycopg.connect(url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+    with access.connect(url, access.ANALYST) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 
 
 def months(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
+    with access.connect(url, access.ANALYST) as conn:
         rows = conn.execute("select distinct to_char(as_of, 'YYYY-MM') from marts.fct_metrics order by 1").fetchall()
     return [r[0] for r in rows]
 

@@ -1,0 +1,67 @@
+"""Dashboard page cost: each page's requests timed through the app (queries, rendering, charts) on a
+warehouse, against a baseline measured in the same run (`select 1` round trip as the analyst role).
+
+    python bench/dashboard.py [WAREHOUSE_URL]     # default: a national world at --scale, built here
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+PAGES = ["/", "/wilayah", "/wilayah?provinsi=35", "/koperasi", "/kur", "/kur?wajib=true", "/perizinan",
+         "/kualitas", "/koperasi?format=xlsx"]
+
+
+def national(scale: float) -> str:
+    from ingestion import pipeline
+    from sinergi import settings, transform, warehouse
+    from sinergi.generator import Options, generate
+    out = Path(tempfile.mkdtemp(prefix="sinergi_bench_dash_"))
+    generate(Options(profile="national", scale=scale, months=2, start="2024-01", seed=3, defect_rate=0.001), out)
+    url = settings.warehouse_url().rsplit("/", 1)[0] + "/sinergi_bench_dashboard"
+    warehouse.drop_database(url)
+    warehouse.create_database(url)
+    pipeline.load_by_sender(url, out / "landing")
+    transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url", nargs="?")
+    parser.add_argument("--scale", type=float, default=0.002)
+    args = parser.parse_args()
+    url = args.url or national(args.scale)
+    from sinergi.web import users
+    from sinergi.web.app import create_app
+    from sinergi.web.db import Database
+    for name, role in (("bench", "analyst"), ("bench_35", "wilayah:35")):
+        users.add(url, name, "bench-password", role)
+    db = Database(url)
+    base = statistics.median(_time(lambda: db.rows("sinergi_analyst", "select 1")) for _ in range(20))
+    print(f"baseline: select 1 as sinergi_analyst {base * 1000:.1f} ms")
+    for user in ("bench", "bench_35"):
+        client = TestClient(create_app(url, secret="bench"))
+        client.post("/masuk", data={"username": user, "password": "bench-password"})
+        for page in PAGES:
+            client.get(page)  # warm
+            took = statistics.median(_time(lambda: client.get(page)) for _ in range(5))
+            print(f"{user:9s} {page:28s} {took * 1000:7.1f} ms  ({took / base:6.1f}x baseline)")
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()
