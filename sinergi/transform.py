@@ -77,7 +77,6 @@ def dbt(args: list[str], url: str | None = None, variables: dict | None = None,
         target_dir: Path | None = None, quiet: bool = False) -> subprocess.CompletedProcess:
     """Run `dbt <args>` on the project; raises DbtFailed with the tail of dbt's output on failure."""
     url = url or settings.warehouse_url()
-    access.ensure(url)
     env = {**os.environ, **TELEMETRY_OFF, **connection_env(url)}
     target_dir = target_dir or _own_target_dir()
     cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(DBT_DIR),
@@ -98,6 +97,7 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
     it where the dbt tests already ran on the same code)."""
     build_id = new_build_id()
     variables = {"build_id": build_id, "code_version": code_version(), "include_unchecked": include_unchecked}
+    access.ensure(url or settings.warehouse_url())  # dbt connects as the transformer role
     args = ["build"] + (["--select", *select] if select else [])
     if not with_tests:
         args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
@@ -107,6 +107,7 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
 
 def docs(url: str | None = None) -> Path:
     """dbt's documentation as one static page in settings.dbt_docs_dir() (the dashboard serves it)."""
+    access.ensure(url or settings.warehouse_url())
     dbt(["docs", "generate", "--static"], url, quiet=True)
     target = settings.dbt_docs_dir()
     target.mkdir(parents=True, exist_ok=True)
