@@ -166,7 +166,8 @@ def _grants(conn) -> None:
                      .format(o, s, ids))
     # The vault: its owner grants the transformer the matching view and the auditor names by token.
     conn.execute("grant usage on schema vault to sinergi_transformer, sinergi_auditor")
-    conn.execute("grant usage on schema access to sinergi_regional, sinergi_transformer")
+    # The dashboard's login reads its accounts (access.web_user) before it sets any user's role.
+    conn.execute("grant usage on schema access to sinergi_regional, sinergi_transformer, sinergi_web")
     conn.execute("grant select on access.regional_scope to sinergi_regional, sinergi_auditor")
     conn.execute("grant execute on function access.visible_provinces() to sinergi_regional, sinergi_transformer")
 

@@ -241,6 +241,34 @@ def test_warehouse_and_metadata_databases_are_separate_and_initialised():
         assert variable in env_of(postgres), f"init script reads {variable}, not passed to postgres"
 
 
+def test_warehouse_login_administers_the_project_roles():
+    """access.ensure() creates the roles and acts as each: the login may create roles and is not one of them."""
+    from ingestion import access
+    sql = INIT_SQL.read_text(encoding="utf-8")
+    login = urlsplit(interpolate(env_of(AIRFLOW_COMMON)[settings.ENV_WAREHOUSE_URL])).username
+    assert re.search(rf"CREATE ROLE {login} LOGIN CREATEROLE\b", sql)
+    assert re.search(rf"ALTER ROLE {login} SET createrole_self_grant = 'set, inherit'", sql)
+    assert not login.startswith("sinergi_") and login not in (access.LOADER, access.TRANSFORMER, access.WEB)
+
+
+def test_dashboard_service_reads_as_the_noinherit_web_login():
+    from ingestion import access
+    web = SERVICES["sinergi-web"]
+    assert web["image"] == AIRFLOW_COMMON["image"]
+    assert command_of(web).startswith("python -m sinergi serve") and "0.0.0.0" in command_of(web)
+    env = env_of(web)
+    url = urlsplit(interpolate(env[settings.ENV_WAREHOUSE_URL]))
+    assert url.username == access.WEB and url.hostname == "postgres"
+    assert url.path == urlsplit(interpolate(env_of(AIRFLOW_COMMON)[settings.ENV_WAREHOUSE_URL])).path
+    assert re.search(rf"CREATE ROLE {access.WEB} LOGIN NOINHERIT PASSWORD", INIT_SQL.read_text(encoding="utf-8"))
+    assert env["SINERGI_WEB_SECRET"]
+    mounts = {container: host for host, container in volumes_of(web)}
+    for package in ("sinergi", "ingestion"):
+        assert mounts.get(f"{env['PYTHONPATH']}/{package}") == f"./{package}"
+    assert (ROOT / "sinergi" / "__main__.py").is_file()
+    assert web["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
 # --- Secrets and .env -----------------------------------------------------------------------------
 
 def test_no_literal_secrets_in_compose():

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import openpyxl
 import psycopg
@@ -40,7 +41,10 @@ def server(defective_warehouse):
     for name, role in (("analis", "analyst"), ("auditor", "auditor"), ("jatim", "wilayah:35")):
         users.add(defective_warehouse, name, PASSWORD, role)
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(defective_warehouse, secret="uji"), host="127.0.0.1", port=port,
+    # As deployed: the app logs in as the NOINHERIT sinergi_web and reads only through each user's role.
+    parts = urlsplit(defective_warehouse)
+    web_login = urlunsplit(parts._replace(netloc=f"{access.WEB}@{parts.hostname}:{parts.port or 5432}"))
+    srv = uvicorn.Server(uvicorn.Config(create_app(web_login, secret="uji"), host="127.0.0.1", port=port,
                                         log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

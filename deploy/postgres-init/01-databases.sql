@@ -4,13 +4,20 @@
 \set ON_ERROR_STOP on
 \getenv airflow_db_password AIRFLOW_DB_PASSWORD
 \getenv warehouse_password WAREHOUSE_PASSWORD
+\getenv web_password SINERGI_WEB_PASSWORD
 
 -- Airflow metadata database, owned by its own role.
 CREATE ROLE airflow LOGIN PASSWORD :'airflow_db_password';
 CREATE DATABASE airflow OWNER airflow;
 REVOKE CONNECT, TEMPORARY ON DATABASE airflow FROM PUBLIC;
 
--- Warehouse, owned by the loader role (ingestion and dbt create its schemas).
-CREATE ROLE sinergi_loader LOGIN PASSWORD :'warehouse_password';
-CREATE DATABASE sinergi OWNER sinergi_loader;
+-- Warehouse, owned by the pipeline's login "sinergi". It creates the project's roles on first use
+-- (ingestion/access.py: loader, transformer, analyst, auditor, regional) and acts as each of them,
+-- so it may create roles and is made a member of those it creates.
+CREATE ROLE sinergi LOGIN CREATEROLE PASSWORD :'warehouse_password';
+ALTER ROLE sinergi SET createrole_self_grant = 'set, inherit';
+CREATE DATABASE sinergi OWNER sinergi;
 REVOKE CONNECT, TEMPORARY ON DATABASE sinergi FROM PUBLIC;
+
+-- The dashboard's login: NOINHERIT, it reads only as the role of the user signed in (set local role).
+CREATE ROLE sinergi_web LOGIN NOINHERIT PASSWORD :'web_password';

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import os
 import re
 import secrets
@@ -39,6 +40,12 @@ def _blank(value: str | None) -> str | None:
     return value.strip() or None if value else None
 
 
+def _province(value: str | None, who: users.User) -> str | None:
+    """The province filter; a regional user's own by default. Asking for another is not refused here:
+    row-level security answers it with no rows."""
+    return _blank(value) or who.province
+
+
 def _month(value: str | None) -> str | None:
     return value if value and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value) else None
 
@@ -46,7 +53,13 @@ def _month(value: str | None) -> str | None:
 def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
     url = url or settings.warehouse_url()
     db = Database(url)
-    app = FastAPI(title="Sinergi", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        db.close()
+
+    app = FastAPI(title="Sinergi", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.add_middleware(SessionMiddleware, secret_key=secret or os.environ.get("SINERGI_WEB_SECRET")
                        or secrets.token_hex(32), same_site="strict", max_age=8 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -134,50 +147,58 @@ def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
         return page(request, "wilayah.html", who, table=table, ranked=ranked, metrik=metrik, chart=chart,
                     provinsi=provinsi, **ctx)
 
+    def listing(who: users.User, listing: queries.Listing, params: dict, export: str | None):
+        """The rows to show (or, for a download, all of them) and how many there are in all."""
+        if export in ("csv", "xlsx"):
+            return db.rows(who.role, listing.rows, {**params, "limit": None}), None
+        rows = db.rows(who.role, listing.rows, {**params, "limit": SHOWN_ROWS})
+        total = len(rows) if len(rows) < SHOWN_ROWS else db.rows(who.role, listing.count, params)[0]["n"]
+        return rows, total
+
     @app.get("/koperasi")
     def cooperatives(request: Request, bulan: str | None = None, provinsi: str | None = None,
                      jenis: str | None = None, cari: str | None = None, format: str | None = None,
                      who: users.User = Depends(user)):
         ctx = common(who, bulan)
-        params = {"bulan": ctx["bulan"], "provinsi": _blank(provinsi), "jenis": _blank(jenis), "cari": _blank(cari)}
-        rows = db.rows(who.role, queries.COOPERATIVES, params)
-        if format in ("csv", "xlsx"):
+        params = {"bulan": ctx["bulan"], "provinsi": _province(provinsi, who), "jenis": _blank(jenis),
+                  "cari": _blank(cari)}
+        rows, total = listing(who, queries.COOPERATIVES, params, format)
+        if total is None:
             return download(rows, ["nik_koperasi", "nama_koperasi", "jenis_koperasi", "regency_code", "wilayah",
                                    "npp", "link_rule"], f"koperasi_belum_terlindungi_{ctx['bulan']}", format)
         kinds = [r["jenis_koperasi"] for r in db.rows(who.role, queries.COOPERATIVE_KINDS)]
-        return page(request, "koperasi.html", who, rows=rows[:SHOWN_ROWS], total=len(rows), kinds=kinds,
-                    filters=params, **ctx)
+        return page(request, "koperasi.html", who, rows=rows, total=total, kinds=kinds, filters=params, **ctx)
 
     @app.get("/kur")
     def kur(request: Request, bulan: str | None = None, provinsi: str | None = None, bank: str | None = None,
             skema: str | None = None, wajib: bool = False, format: str | None = None,
             who: users.User = Depends(user)):
         ctx = common(who, bulan)
-        params = {"bulan": ctx["bulan"], "provinsi": _blank(provinsi), "bank": _blank(bank),
+        params = {"bulan": ctx["bulan"], "provinsi": _province(provinsi, who), "bank": _blank(bank),
                   "skema": _blank(skema), "wajib": wajib}
-        names, join = queries.KUR_NAMES if who.sees_names else ("", "")
-        rows = db.rows(who.role, queries.KUR.format(names=names, names_join=join), params)
-        columns = ["id_fasilitas", "bank", "skema", "plafon", "tgl_pencairan", "is_mandatory", "regency_code",
-                   "wilayah", "person_id", *(["nama"] if who.sees_names else []), "status_bpjstk"]
-        if format in ("csv", "xlsx"):
+        rows, total = listing(who, queries.KUR_NAMED if who.sees_names else queries.KUR, params, format)
+        if total is None:
+            columns = ["id_fasilitas", "bank", "skema", "plafon", "tgl_pencairan", "is_mandatory", "regency_code",
+                       "wilayah", "person_id", *(["nama"] if who.sees_names else []), "status_bpjstk"]
             return download(rows, columns, f"debitur_kur_belum_terdaftar_{ctx['bulan']}", format)
         summary_rows = db.rows(who.role, queries.KUR_SUMMARY, params)
-        return page(request, "kur.html", who, rows=rows[:SHOWN_ROWS], total=len(rows), summary=summary_rows,
+        return page(request, "kur.html", who, rows=rows, total=total, summary=summary_rows,
                     banks=[r["bank"] for r in db.rows(who.role, queries.BANKS)],
-                    schemes=[r["skema"] for r in db.rows(who.role, queries.KUR_SCHEMES)], filters=params, **ctx)
+                    schemes=sorted({r["skema"] for r in summary_rows}), filters=params, **ctx)
 
     @app.get("/perizinan")
     def licensing(request: Request, bulan: str | None = None, provinsi: str | None = None,
                   alasan: str | None = None, jenis: str | None = None, format: str | None = None,
                   who: users.User = Depends(user)):
         ctx = common(who, bulan)
-        params = {"bulan": ctx["bulan"], "provinsi": _blank(provinsi), "alasan": _blank(alasan), "jenis": _blank(jenis)}
-        rows = db.rows(who.role, queries.LICENSING, params)
-        if format in ("csv", "xlsx"):
+        params = {"bulan": ctx["bulan"], "provinsi": _province(provinsi, who), "alasan": _blank(alasan),
+                  "jenis": _blank(jenis)}
+        rows, total = listing(who, queries.LICENSING, params, format)
+        if total is None:
             return download(rows, ["no_keputusan", "nik_koperasi", "jenis_layanan", "tgl_keputusan",
                                    "no_rekomendasi_bpjstk", "alasan", "regency_code", "wilayah"],
                             f"perizinan_tanpa_rekomendasi_sah_{ctx['bulan']}", format)
-        return page(request, "perizinan.html", who, rows=rows[:SHOWN_ROWS], total=len(rows), filters=params, **ctx)
+        return page(request, "perizinan.html", who, rows=rows, total=total, filters=params, **ctx)
 
     @app.get("/kualitas", response_class=HTMLResponse)
     def quality(request: Request, bulan: str | None = None, who: users.User = Depends(user)):

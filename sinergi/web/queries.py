@@ -1,7 +1,9 @@
 """The SQL behind each dashboard page. Parameters are always bound (`%(name)s`)."""
 from __future__ import annotations
 
-MONTHS = "select distinct to_char(as_of, 'YYYY-MM') as bulan from marts.fct_metrics order by 1"
+from dataclasses import dataclass, replace
+
+MONTHS = "select to_char(as_of, 'YYYY-MM') as bulan from marts.dim_month order by 1"
 
 # One region's metric totals over every month loaded (trend and change from the previous month).
 REGION_TREND = """
@@ -33,35 +35,51 @@ PROVINCES = """
 select region_code, region_name from marts.dim_region where level = 'provinsi' order by region_code
 """
 
-COOPERATIVES = """
-select c.nik_koperasi, c.nama_koperasi, c.jenis_koperasi, c.regency_code, r.region_name as wilayah,
-    c.npp, c.link_rule, c.is_linked
-from marts.fct_cooperative_coverage as c
-left join marts.dim_region as r on r.region_code = c.regency_code
-where c.as_of = to_date(%(bulan)s, 'YYYY-MM') and not c.is_covered
-  and (%(provinsi)s::text is null or c.province_code = %(provinsi)s)
-  and (%(jenis)s::text is null or c.jenis_koperasi = %(jenis)s)
-  and (%(cari)s::text is null or c.nama_koperasi ilike '%%' || %(cari)s || '%%' or c.nik_koperasi = %(cari)s)
-order by c.regency_code, c.nama_koperasi
-"""
+@dataclass(frozen=True)
+class Listing:
+    """A drill-down list: one page of it for the screen (`limit %(limit)s`; null for the downloads) and
+    its row count, from the same tables and filters."""
+    columns: str
+    tables: str
+    where: str
+    order: str
 
-COOPERATIVE_KINDS = "select distinct jenis_koperasi from marts.fct_cooperative_coverage order by 1"
+    @property
+    def rows(self) -> str:
+        return f"select {self.columns} from {self.tables} where {self.where} order by {self.order} limit %(limit)s"
 
-KUR = """
-select k.id_fasilitas, k.bank, k.skema, k.plafon, k.tgl_pencairan, k.is_mandatory, k.regency_code,
-    r.region_name as wilayah, k.person_id, k.status_bpjstk {names}
-from marts.fct_kur_coverage as k
-left join marts.dim_region as r on r.region_code = k.regency_code
-{names_join}
-where k.as_of = to_date(%(bulan)s, 'YYYY-MM') and not k.is_covered
-  and (%(provinsi)s::text is null or k.province_code = %(provinsi)s)
-  and (%(bank)s::text is null or k.bank = %(bank)s)
-  and (%(skema)s::text is null or k.skema = %(skema)s)
-  and (not %(wajib)s or k.is_mandatory)
-order by k.bank, k.skema, k.tgl_pencairan, k.id_fasilitas
-"""
+    @property
+    def count(self) -> str:
+        return f"select count(*) as n from {self.tables} where {self.where}"
+
+
+COOPERATIVES = Listing(
+    columns="""c.nik_koperasi, c.nama_koperasi, c.jenis_koperasi, c.regency_code, r.region_name as wilayah,
+        c.npp, c.link_rule, c.is_linked""",
+    tables="marts.fct_cooperative_coverage as c left join marts.dim_region as r on r.region_code = c.regency_code",
+    where="""c.as_of = to_date(%(bulan)s, 'YYYY-MM') and not c.is_covered
+        and (%(provinsi)s::text is null or c.province_code = %(provinsi)s)
+        and (%(jenis)s::text is null or c.jenis_koperasi = %(jenis)s)
+        and (%(cari)s::text is null or c.nama_koperasi ilike '%%' || %(cari)s || '%%' or c.nik_koperasi = %(cari)s)""",
+    order="c.regency_code, c.nama_koperasi, c.nik_koperasi",
+)
+
+COOPERATIVE_KINDS = "select distinct jenis_koperasi from marts.dim_cooperative order by 1"
+
+KUR = Listing(
+    columns="""k.id_fasilitas, k.bank, k.skema, k.plafon, k.tgl_pencairan, k.is_mandatory, k.regency_code,
+        r.region_name as wilayah, k.person_id, k.status_bpjstk""",
+    tables="marts.fct_kur_coverage as k left join marts.dim_region as r on r.region_code = k.regency_code",
+    where="""k.as_of = to_date(%(bulan)s, 'YYYY-MM') and not k.is_covered
+        and (%(provinsi)s::text is null or k.province_code = %(provinsi)s)
+        and (%(bank)s::text is null or k.bank = %(bank)s)
+        and (%(skema)s::text is null or k.skema = %(skema)s)
+        and (not %(wajib)s or k.is_mandatory)""",
+    order="k.bank, k.skema, k.tgl_pencairan, k.id_fasilitas",
+)
 # Names are joined for the roles that may read them (the auditor); the others see tokens only.
-KUR_NAMES = (", n.nama", "left join vault.person_names as n on n.nik_token = k.person_id")
+KUR_NAMED = replace(KUR, columns=KUR.columns + ", n.nama",
+                    tables=KUR.tables + " left join vault.person_names as n on n.nik_token = k.person_id")
 
 KUR_SUMMARY = """
 select k.bank, k.skema, count(*) filter (where not k.is_covered) as tidak_terdaftar, count(*) as fasilitas
@@ -73,19 +91,17 @@ order by k.bank, k.skema
 """
 
 BANKS = "select bank from marts.dim_bank order by 1"
-KUR_SCHEMES = "select distinct skema from marts.fct_kur_coverage order by 1"
 
-LICENSING = """
-select l.no_keputusan, l.nik_koperasi, l.jenis_layanan, l.tgl_keputusan, l.no_rekomendasi_bpjstk,
-    l.alasan, l.regency_code, r.region_name as wilayah
-from marts.fct_licensing_compliance as l
-left join marts.dim_region as r on r.region_code = l.regency_code
-where l.as_of = to_date(%(bulan)s, 'YYYY-MM') and not l.is_compliant
-  and (%(provinsi)s::text is null or l.province_code = %(provinsi)s)
-  and (%(alasan)s::text is null or l.alasan = %(alasan)s)
-  and (%(jenis)s::text is null or l.jenis_layanan = %(jenis)s)
-order by l.tgl_keputusan, l.no_keputusan
-"""
+LICENSING = Listing(
+    columns="""l.no_keputusan, l.nik_koperasi, l.jenis_layanan, l.tgl_keputusan, l.no_rekomendasi_bpjstk,
+        l.alasan, l.regency_code, r.region_name as wilayah""",
+    tables="marts.fct_licensing_compliance as l left join marts.dim_region as r on r.region_code = l.regency_code",
+    where="""l.as_of = to_date(%(bulan)s, 'YYYY-MM') and not l.is_compliant
+        and (%(provinsi)s::text is null or l.province_code = %(provinsi)s)
+        and (%(alasan)s::text is null or l.alasan = %(alasan)s)
+        and (%(jenis)s::text is null or l.jenis_layanan = %(jenis)s)""",
+    order="l.tgl_keputusan, l.no_keputusan",
+)
 
 # Per sender, unit and feed: the latest delivery and its fate.
 LAST_DELIVERIES = """

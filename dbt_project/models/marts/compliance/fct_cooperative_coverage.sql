@@ -1,6 +1,7 @@
 -- K1 and Q1 (cooperatives): every active cooperative per month, whether it is linked to an employer,
 -- how, and whether that employer is active. Uncovered ones: `where not is_covered`.
-{{ month_incremental_config() }}
+-- The dashboard's lists read one month, often one province.
+{{ month_incremental_config(indexes=[{'columns': ['as_of', 'province_code']}]) }}
 select
     c.as_of,
     c.nik_koperasi,

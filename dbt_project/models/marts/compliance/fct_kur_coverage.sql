@@ -2,7 +2,8 @@
 -- participant on the disbursement date or became one within 30 days (read from M's participant
 -- snapshot), whether enrolment is mandatory (KUR Kecil / Khusus above Rp100 jt) and whether the bank's
 -- own `status_bpjstk` agrees.
-{{ month_incremental_config() }}
+-- The dashboard's lists read one month, often one province.
+{{ month_incremental_config(indexes=[{'columns': ['as_of', 'province_code']}]) }}
 with facilities as (
     select
         k.*,

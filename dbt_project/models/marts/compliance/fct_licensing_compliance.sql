@@ -2,6 +2,8 @@
 -- recommendation letter that exists, was issued to the same cooperative and is valid on the decision
 -- date. `alasan` says why not: tidak_ada (none cited), tidak_dikenal (unknown letter), koperasi_lain
 -- (issued to another cooperative), tidak_berlaku (not valid on that date).
+-- The dashboard's list reads one month, often one province.
+{{ config(indexes=[{'columns': ['as_of', 'province_code']}]) }}
 with decisions as (
     select d.*, coalesce(d.regency_code, c.regency_code) as region
     from {{ ref('stg_kemenkop__licensing_decisions') }} as d

@@ -1,7 +1,8 @@
 -- Every Inpres 2/2021 metric (metrics.md) for every month, regency/city (`PP.KK`), province (`PP`) and
 -- the nation (`ID`), with its breakdowns: numerator, denominator, value. Same shape and meaning as the
 -- generator's truth/metrics.csv. Ratios count distinct entities; counts leave the denominator empty.
-{{ month_incremental_config() }}
+-- Read by month (all regions) and by region (every month, for the trend).
+{{ month_incremental_config(indexes=[{'columns': ['as_of']}, {'columns': ['region']}]) }}
 {% set counts = ['K8', 'K9', 'K9_rupiah'] %}
 with entities as (
     select * from {{ ref('fct_metric_entities') }} where {{ only_refreshed_months() }}
