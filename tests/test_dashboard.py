@@ -86,6 +86,11 @@ def _one(url, query, params=()):
         return conn.execute(query, params).fetchone()
 
 
+def _all(url, query, params=()):
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
 def test_a_wrong_password_is_refused_and_pages_need_a_login(browser, server):
     page = _login(browser, server, "analis", "salah-sekali")
     assert "Nama pengguna atau kata sandi salah" in page.inner_text("[role=alert]")
@@ -172,6 +177,11 @@ def test_kur_lists_borrowers_not_enrolled_by_bank_and_scheme_names_only_for_audi
                     "and not is_covered and bank = %s", (bank,))[0]
     assert page.inner_text("#jumlah") == fmt.angka(expected)
     assert "Nama" not in page.locator("#daftar thead").inner_text()
+    summary = page.locator("#ringkasan-kur tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells, c => c.innerText))")
+    truth = _all(defective_warehouse, "select bank, skema, count(*) filter (where not is_covered), count(*) "
+                 "from marts.fct_kur_coverage where as_of = '2024-02-01' group by 1, 2 order by 1, 2")
+    assert summary == [[b, s, fmt.angka(n), fmt.angka(f)] for b, s, n, f in truth]
     plafon = page.locator("#daftar tbody tr td:nth-child(4)").first.inner_text()
     assert plafon.startswith("Rp") and "." in plafon
     _shot(page, "kur_analis")
@@ -199,6 +209,24 @@ def test_a_regional_analyst_sees_only_their_province_even_when_asking_for_anothe
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     assert rows and all(r["regency_code"].startswith("35.") for r in rows)
     _shot(page, "koperasi_wilayah_35")
+
+
+@pytest.mark.parametrize("params", [{}, {"provinsi": "35"}, {"bank": "BRI", "wajib": True},
+                                    {"skema": "KUR Kecil", "provinsi": "74"}])
+def test_list_counts_from_aggregates_equal_counting_the_rows(defective_warehouse, params):
+    """The screen shows one page of a list and its total; where the total comes from an aggregate mart
+    (national lists are too long to count per view), it equals counting the rows."""
+    from dataclasses import replace
+
+    from sinergi.web import queries
+    values = {"bulan": MONTH, "provinsi": None, "bank": None, "skema": None, "wajib": False, **params}
+    counted = [listing for listing in vars(queries).values() if isinstance(listing, queries.Listing) and listing.counted]
+    assert counted
+    for listing in counted:
+        by_rows = replace(listing, counted=None).count
+        total = _one(defective_warehouse, listing.count, values)[0]
+        assert total == _one(defective_warehouse, by_rows, values)[0]
+        assert total > 0 or params  # the whole month's list is not empty
 
 
 def test_licensing_and_data_quality_pages(browser, server, defective_warehouse):

@@ -1,7 +1,7 @@
 -- K1 and Q1 (cooperatives): every active cooperative per month, whether it is linked to an employer,
 -- how, and whether that employer is active. Uncovered ones: `where not is_covered`.
--- The dashboard's lists read one month, often one province.
-{{ month_incremental_config(indexes=[{'columns': ['as_of', 'province_code']}]) }}
+-- The dashboard's list reads one month (often one province) in this order, a page at a time.
+{{ month_incremental_config(indexes=[{'columns': ['as_of', 'province_code']}, {'columns': ['as_of', 'regency_code', 'nama_koperasi', 'nik_koperasi']}]) }}
 select
     c.as_of,
     c.nik_koperasi,

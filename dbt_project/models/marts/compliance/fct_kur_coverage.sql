@@ -2,8 +2,8 @@
 -- participant on the disbursement date or became one within 30 days (read from M's participant
 -- snapshot), whether enrolment is mandatory (KUR Kecil / Khusus above Rp100 jt) and whether the bank's
 -- own `status_bpjstk` agrees.
--- The dashboard's lists read one month, often one province.
-{{ month_incremental_config(indexes=[{'columns': ['as_of', 'province_code']}]) }}
+-- The dashboard's list reads one month (often one province) in this order, a page at a time.
+{{ month_incremental_config(indexes=[{'columns': ['as_of', 'province_code']}, {'columns': ['as_of', 'bank', 'skema', 'tgl_pencairan', 'id_fasilitas']}]) }}
 with facilities as (
     select
         k.*,
