@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -250,7 +251,8 @@ class Loader:
         seen = np.empty(0, dtype=np.uint64)
         copy_sql = f"copy {feed.table} (_load_id, _file, _line, {', '.join(stored)}) from stdin (format csv)"
         try:
-            with self.conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            # The writer thread sends each chunk while the next one is read and checked.
+            with self.conn.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
                 for chunk in reader.chunks():
                     checked = checker.check(chunk.lines, chunk.columns)
                     seen = _drop_repeated_keys(checked, key, seen)

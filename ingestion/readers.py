@@ -24,6 +24,9 @@ from .contracts import Feed, Format, normalise_label
 
 CHUNK_ROWS = 65_536
 BLOCK_BYTES = 1 << 22
+# Arrow's CSV reader is fed 1 MB blocks, gathered into chunks of CHUNK_ROWS: with larger blocks its
+# memory grew with the file (measured: +48 MB from 0.5M to 1M rows with 4 MB blocks, flat with 1 MB).
+CSV_BLOCK_BYTES = 1 << 20
 
 
 class FileProblem(Exception):
@@ -157,23 +160,34 @@ class DelimitedReader:
                                           f"{row.actual_columns} kolom, seharusnya {row.expected_columns}", text))
             return "skip"
 
-        source = pa.input_stream(str(self.path), compression="gzip" if self.fmt.gzip else None)
+        # A Python file object: given Arrow's own file stream, the reader reads ahead of the consumer
+        # and its memory grows with the file.
+        source = open_bytes(self.path, self.fmt)
         reader = pcsv.open_csv(
             source,
             read_options=pcsv.ReadOptions(use_threads=False, skip_rows=1, column_names=names,
-                                          block_size=BLOCK_BYTES, encoding=self.facts.encoding),
+                                          block_size=CSV_BLOCK_BYTES, encoding=self.facts.encoding),
             parse_options=pcsv.ParseOptions(delimiter=self.fmt.delimiter, newlines_in_values=False,
                                             ignore_empty_lines=False, invalid_row_handler=on_invalid),
             convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                 strings_can_be_null=True, null_values=[""]))
         cursor = 2
+        batches, numbers = [], []
         try:
             for batch in reader:
                 lines, cursor = _next_lines(cursor, batch.num_rows, invalid)
-                yield Chunk(lines, {c: batch.column(p) for c, p in positions.items()})
+                batches.append(batch)
+                numbers.append(lines)
+                if sum(len(n) for n in numbers) >= CHUNK_ROWS:
+                    yield _gathered(batches, numbers, positions)
+                    batches, numbers = [], []
+            if batches:
+                yield _gathered(batches, numbers, positions)
         except (pa.ArrowInvalid, OSError, EOFError) as exc:
             raise FileProblem("file_truncated" if self.fmt.gzip else "unreadable",
                               f"berkas tidak dapat dibaca sampai selesai: {exc}") from None
+        finally:
+            source.close()
         if trailer and "records" not in self.facts.control:
             raise FileProblem("trailer_mismatch", "baris penutup (trailer) tidak ada")
 
@@ -184,6 +198,12 @@ class DelimitedReader:
         except ValueError:
             raise FileProblem("trailer_mismatch", f"trailer tidak terbaca di baris {line}: {text!r}") from None
         self.facts.control = dict(zip(self.fmt.trailer["fields"], values))
+
+
+def _gathered(batches: list, numbers: list, positions: dict[str, int]) -> Chunk:
+    """One chunk of the consecutive record batches read."""
+    return Chunk(np.concatenate(numbers), {c: pa.concat_arrays([b.column(p) for b in batches])
+                                           for c, p in positions.items()})
 
 
 def _next_lines(cursor: int, n: int, invalid: list[int]) -> tuple[np.ndarray, int]:
