@@ -140,7 +140,9 @@ class Loader:
         try:
             with self.conn.transaction():
                 self.conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
-                return self._load_rows(rel, match, size, sha, received, started)
+                outcome = self._load_rows(rel, match, size, sha, received, started)
+            schema.summarise_new_ranges(self.conn, match.feed)
+            return outcome
         except FileProblem as problem:
             with self.conn.transaction():
                 return self._record(rel, match, size, sha, received, started, problem.status, problem.kind,

@@ -153,6 +153,21 @@ def test_niks_are_tokens_and_only_the_vault_holds_niks_and_names(clean_load):
     assert set(tokens) <= set(_frame(url, "select nik_token from vault.person")["nik_token"])
 
 
+def test_after_a_load_every_batch_index_covers_every_block(clean_load):
+    """A BRIN index treats blocks it has not summarised as matching any batch: until they are summarised,
+    the warehouse's read of one month's batches would scan every recent block of the table."""
+    url, _, _ = clean_load
+    with pipeline.connect(url) as conn:
+        indexes = [r[0] for r in conn.execute(
+            "select c.oid::regclass::text from pg_class c join pg_am a on a.oid = c.relam "
+            "where a.amname = 'brin' order by 1")]
+        newly_summarised = {index: conn.execute("select brin_summarize_new_values(%s::regclass)",
+                                                (index,)).fetchone()[0] for index in indexes}
+    assert "vault.person_load" in indexes
+    assert {f"{f.schema}.{f.name}_load" for f in contracts.load().feeds.values()} <= set(indexes)
+    assert newly_summarised == dict.fromkeys(indexes, 0)
+
+
 def test_delivering_everything_again_adds_nothing(defective_load):
     url, landing, _ = defective_load
     counts = _raw_counts(url)

@@ -46,4 +46,16 @@
     from {{ relation }} as r
     join ({{ loads }}) as l on l.load_id = r._load_id
     where {{ only_refreshed_months('l.as_of') }}
+      and {{ loaded_since_refreshed_months('r._load_id', loads) }}
+{%- endmacro %}
+
+{# Load ids grow with time, so the batches of the months a build refreshes have ids from the first of
+   them onwards: a range on the load id lets a raw table's BRIN index skip the blocks of earlier
+   batches, and adding a month reads that month's rows, not every month's. #}
+{% macro loaded_since_refreshed_months(column, loads) -%}
+    {%- if is_incremental() -%}
+        {{ column }} >= (select min(f.load_id) from ({{ loads }}) as f where {{ only_refreshed_months('f.as_of') }})
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}

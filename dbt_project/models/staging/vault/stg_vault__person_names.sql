@@ -22,3 +22,4 @@ select
     v.nik_serial
 from {{ source('vault', 'person_for_matching') }} as v
 join loads as l on l.load_id = v.load_id
+where {{ loaded_since_refreshed_months('v.load_id', 'select * from loads') }}
