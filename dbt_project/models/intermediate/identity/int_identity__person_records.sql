@@ -1,13 +1,27 @@
 -- Every record that names a person, as last delivered, with what identity resolution compares:
 -- the NIK token, birth date, regency/city, normalised name and NIK halves (restricted schema).
--- Incremental: records of the refreshed months replace older versions of the same record.
-{{ config(schema='restricted', materialized='incremental', incremental_strategy='delete+insert',
-          unique_key=['record_feed', 'record_key']) }}
+-- A build reads the records of the months it refreshes and keeps this table's rows of earlier months:
+-- its cost follows the population, not the history. It is rewritten whole rather than updated in
+-- place, because every monthly snapshot re-delivers nearly every participant. A record whose latest
+-- version lay in a refreshed month (a corrected or failed batch) is looked up again in every month.
+{{ config(schema='restricted') }}
 -- depends_on: {{ ref('stg_audit__months_to_refresh') }}
-with names as (
-    select load_id, source_line, name_key, nik_prefix_hash, nik_serial from {{ ref('stg_vault__person_names') }}
-    where {{ only_refreshed_months() }}
+{% set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) %}
+{% set keep_previous = previous is not none and not flags.FULL_REFRESH %}
+{% set refresh_from -%}
+    (select coalesce(min(refresh_from), 'infinity') from {{ ref('stg_audit__months_to_refresh') }})
+{%- endset %}
+with
+{%- if keep_previous %}
+previous_versions as (
+    select * from {{ this }} where last_seen < {{ refresh_from }}
 ),
+
+-- Records whose stored version is of a refreshed month: their latest version is searched again.
+replaced as (
+    select record_feed, record_key from {{ this }} where last_seen >= {{ refresh_from }}
+),
+{% endif %}
 
 officers as (
     select
@@ -39,27 +53,42 @@ records as (
     union all select * from owners
     union all select * from borrowers
     union all select * from participants
+),
+
+new_records as (
+    select * from records
+    {%- if keep_previous %}
+    where as_of >= {{ refresh_from }}
+       or (record_feed, record_key) in (select record_feed, record_key from replaced)
+    {%- endif %}
+),
+
+refreshed as (
+    select distinct on (r.record_feed, r.record_key)
+        r.record_feed,
+        r.record_key,
+        r.as_of as last_seen,
+        r.nik_token,
+        r.tgl_lahir,
+        r.regency_code,
+        n.name_key,
+        n.nik_prefix_hash,
+        n.nik_serial,
+        r.load_id,
+        r.source_line
+    from new_records as r
+    left join {{ ref('stg_vault__person_names') }} as n
+        on n.load_id = r.load_id and n.source_line = r.source_line
+        -- the names of the months read, not of every month
+        and n.as_of >= (select min(as_of) from new_records)
+    order by r.record_feed, r.record_key, r.as_of desc, r.load_id desc
 )
 
-select distinct on (r.record_feed, r.record_key)
-    r.record_feed,
-    r.record_key,
-    r.as_of as last_seen,
-    r.nik_token,
-    r.tgl_lahir,
-    r.regency_code,
-    n.name_key,
-    n.nik_prefix_hash,
-    n.nik_serial,
-    r.load_id,
-    r.source_line
-from records as r
-left join names as n on n.load_id = r.load_id and n.source_line = r.source_line
-where {{ only_refreshed_months('r.as_of') }}
-{% if is_incremental() %}
-  and not exists (
-      select 1 from {{ this }} as t
-      where t.record_feed = r.record_feed and t.record_key = r.record_key and t.last_seen > r.as_of
-  )
-{% endif %}
-order by r.record_feed, r.record_key, r.as_of desc
+select * from refreshed
+{%- if keep_previous %}
+union all
+select p.* from previous_versions as p
+where not exists (
+    select 1 from refreshed as r where r.record_feed = p.record_feed and r.record_key = p.record_key
+)
+{%- endif %}
