@@ -88,7 +88,5 @@ select * from refreshed
 {%- if keep_previous %}
 union all
 select p.* from previous_versions as p
-where not exists (
-    select 1 from refreshed as r where r.record_feed = p.record_feed and r.record_key = p.record_key
-)
+where (p.record_feed, p.record_key) not in (select record_feed, record_key from refreshed)
 {%- endif %}
