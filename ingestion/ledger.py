@@ -10,7 +10,7 @@ LEDGER_COLUMNS = ["load_id", "sender", "unit", "feed", "period", "file", "status
 
 def ledger(conn, status: str | None = None, sender: str | None = None, limit: int = 200) -> list[dict]:
     rows = conn.execute(
-        f"select {', '.join(LEDGER_COLUMNS[:-4])}, coalesce(reason, notes), sha256, finished_at from audit.load "
+        f"select {', '.join(LEDGER_COLUMNS[:-3])}, coalesce(reason, notes), sha256, finished_at from audit.load "
         "where (%(status)s::text is null or status = %(status)s) and (%(sender)s::text is null or sender = %(sender)s) "
         "order by load_id desc limit %(limit)s", dict(status=status, sender=sender, limit=limit)).fetchall()
     return [dict(zip(LEDGER_COLUMNS, r)) for r in rows]

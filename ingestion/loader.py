@@ -11,7 +11,6 @@ import calendar
 import csv
 import hashlib
 import io
-import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -22,12 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import psycopg
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from . import contracts as contracts_mod
+from . import landing as landing_mod
 from . import schema
 from .contracts import Contracts, Match
 from .pseudonym import Pseudonymiser
@@ -87,17 +88,12 @@ def period_end(period: str) -> date:
 
 
 def discover(landing: Path, contracts: Contracts | None = None, sender: str | None = None) -> list[str]:
-    """Files waiting in the landing folder, oldest delivery first. Control files travel with their data
-    file; folders starting with `_` hold what the pipeline has already handled."""
-    files = []
-    for path in landing.rglob("*"):
-        rel = path.relative_to(landing)
-        if not path.is_file() or any(p.startswith(("_", ".")) for p in rel.parts) or path.name.endswith(".ctl"):
-            continue
-        if sender and rel.parts[0] != sender:
-            continue
-        files.append((path.stat().st_mtime, rel.as_posix()))
-    return [rel for _, rel in sorted(files)]
+    """Files waiting in the landing folder, oldest delivery first (see `landing.discover`)."""
+    return landing_mod.discover(Path(landing), sender)
+
+
+class FileChanged(Exception):
+    """The file changed while it was read (still being written): nothing is recorded, it waits."""
 
 
 class Loader:
@@ -111,11 +107,16 @@ class Loader:
         schema.ensure(self.conn, self.contracts)
 
     # --- one file --------------------------------------------------------------------------------
-    def load(self, rel: str) -> Outcome:
+    def load(self, rel: str) -> Outcome | None:
+        """Load one file and return its outcome; None when the file vanished (another run handled it)."""
         path = self.landing / rel
         match = self.contracts.match(rel)
-        size, sha = digest(path)
-        received = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        try:
+            before = landing_mod.signature(path)
+            size, sha = digest(path)
+        except FileNotFoundError:
+            return None
+        received = datetime.fromtimestamp(before[1] / 1e9, timezone.utc)
         started = datetime.now(timezone.utc)
         lock = match.family_key if match else rel
         with self.conn.transaction():
@@ -141,22 +142,41 @@ class Loader:
             with self.conn.transaction():
                 self.conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (lock,))
                 outcome = self._load_rows(rel, match, size, sha, received, started)
+                if landing_mod.signature(path) != before:
+                    raise FileChanged(rel)
             schema.summarise_new_ranges(self.conn, match.feed)
             return outcome
+        except FileChanged:
+            return Outcome(rel, match.sender, match.unit, match.feed.name, match.period, "skipped",
+                           reason="berkas berubah saat dibaca (mungkin masih ditulis); dicoba lagi pada putaran "
+                                  "berikutnya", reason_code="file_changing")
+        except FileNotFoundError:
+            return None  # archived by another run while this one read it
         except FileProblem as problem:
-            with self.conn.transaction():
-                return self._record(rel, match, size, sha, received, started, problem.status, problem.kind,
-                                    problem.message, rows_read=getattr(problem, "rows_read", 0))
+            return self._record_problem(rel, match, size, sha, received, started, problem)
+        except Exception as exc:
+            if isinstance(exc, psycopg.OperationalError) or not _about_the_file(exc):
+                raise
+            return self._record_problem(rel, match, size, sha, received, started, _as_problem(exc))
+
+    def _record_problem(self, rel, match, size, sha, received, started, problem: FileProblem) -> Outcome:
+        with self.conn.transaction():
+            return self._record(rel, match, size, sha, received, started, problem.status, problem.kind,
+                                problem.message, rows_read=getattr(problem, "rows_read", 0))
 
     def _already_committed(self, rel: str, sha: str) -> Outcome | None:
-        """A file whose ledger row committed but which a crash left in the landing folder."""
+        """A file whose ledger row committed but which is still in the landing folder: a crash (or another
+        run, between its commit and its move) left it there, and the move is finished here. A file that
+        had been moved out and is back (an engineer put it back after a fix) is read again."""
         row = self.conn.execute(
-            "select load_id, status, archived_to from audit.load l where file = %s and sha256 = %s and not exists "
-            "(select 1 from audit.release r where r.sha256 = l.sha256 and r.released_at > l.finished_at) "
-            "order by load_id desc limit 1", (rel, sha)).fetchone()
-        if not row or row[2] is None or (self.landing / row[2]).exists():
+            "select load_id, status, archived_to, moved_at from audit.load l where file = %s and sha256 = %s "
+            "and not exists (select 1 from audit.release r where r.sha256 = l.sha256 "
+            "and r.released_at > l.finished_at) order by load_id desc limit 1", (rel, sha)).fetchone()
+        if not row or row[2] is None or row[3] is not None:
             return None
-        self._move(rel, row[2])
+        if (self.landing / row[2]).exists():
+            return None  # a ledger row from before moves were recorded, and the file came back
+        self._move(row[0], rel, row[2])
         outcome = self._outcome(row[0])
         outcome.recovered = True
         return outcome
@@ -322,11 +342,11 @@ class Loader:
         folder, _, name = rel.rpartition("/")
         return f"{MOVED_TO[status]}/{folder}/{load_id:08d}_{name}"
 
-    def finish(self, outcome: Outcome) -> Outcome:
+    def finish(self, outcome: Outcome | None) -> Outcome | None:
         """After the commit: move the file (and its control file) where the ledger says it went."""
-        if outcome.recovered or not outcome.archived_to:
+        if outcome is None or outcome.recovered or not outcome.archived_to:
             return outcome
-        self._move(outcome.file, outcome.archived_to)
+        self._move(outcome.load_id, outcome.file, outcome.archived_to)
         if outcome.status in ("rejected", "held"):
             note = self.landing / (outcome.archived_to + ".alasan.txt")
             note.write_text(f"Berkas: {outcome.file}\nStatus: {outcome.status}\nAlasan ({outcome.reason_code}): "
@@ -334,21 +354,41 @@ class Loader:
                             f"Lihat docs/runbooks.md untuk langkah berikutnya.\n", encoding="utf-8")
         return outcome
 
-    def _move(self, rel: str, target: str) -> None:
-        src, dst = self.landing / rel, self.landing / target
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.exists():
-            shutil.move(str(src), str(dst))
-        for suffix in (".ctl",):
-            side = Path(str(src) + suffix)
-            if side.exists():
-                shutil.move(str(side), str(dst) + suffix)
+    def _move(self, load_id: int, rel: str, target: str) -> None:
+        landing_mod.move(self.landing, rel, target)
+        self.conn.execute("update audit.load set moved_at = now() where load_id = %s", (load_id,))
 
-    def load_and_finish(self, rel: str) -> Outcome:
+    def load_and_finish(self, rel: str) -> Outcome | None:
         return self.finish(self.load(rel))
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+# Database errors caused by what a file holds (bytes PostgreSQL refuses, a value out of range), as
+# opposed to the server or the connection: the file is rejected, the run goes on.
+_FILE_SQLSTATE_CLASSES = ("22", "23")
+
+
+def _about_the_file(exc: Exception) -> bool:
+    if isinstance(exc, psycopg.Error):
+        return (exc.sqlstate or "")[:2] in _FILE_SQLSTATE_CLASSES
+    return not isinstance(exc, (KeyboardInterrupt, SystemExit))
+
+
+def _as_problem(exc: Exception) -> FileProblem:
+    """An unforeseen failure on one file, as that file's outcome. The message names the kind of error
+    and the line where PostgreSQL gives one, never the values (they may be personal data)."""
+    where = ""
+    if isinstance(exc, psycopg.Error) and exc.diag.context:
+        line = next((w for w in exc.diag.context.replace(",", " ").split() if w.isdigit()), None)
+        where = f" dekat baris {line} kiriman" if line else ""
+        kind = f"gudang data menolak isinya (SQLSTATE {exc.sqlstate}){where}"
+    elif isinstance(exc, MemoryError):
+        kind = "berkas terlalu besar untuk dibaca dengan memori yang ada"
+    else:
+        kind = f"kesalahan tak terduga saat membaca ({type(exc).__name__})"
+    return FileProblem("unreadable", f"{kind}; berkas lain tetap dimuat. Periksa berkasnya atau minta pengirim "
+                                     f"mengirim ulang; laporkan ke tim data bila berkas tampak benar")
 
 def _quiet_day_possible(match: Match) -> bool:
     """An increment in JSON Lines without a control line has no header: on a quiet day it is empty."""

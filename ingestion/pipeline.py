@@ -1,17 +1,36 @@
 """Load what waits in a landing folder: the entry point shared by `sinergi load` and the DAGs."""
 from __future__ import annotations
 
+import logging
+import os
+import time
 from pathlib import Path
 from typing import Callable
 
 import psycopg
 
-from . import access, contracts as contracts_mod
+from . import access, contracts as contracts_mod, landing as landing_mod
 from .loader import Loader, Outcome, discover
 from .pseudonym import Pseudonymiser
 
+log = logging.getLogger(__name__)
+
 # Errors worth a retry: the server went away or refused for a while, not a problem with the file.
 TRANSIENT = (psycopg.OperationalError, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+# How long a run waits, in all, for a lost database to come back before it stops (seconds).
+RETRY_SECONDS = float(os.environ.get("SINERGI_DB_RETRY_SECONDS", "60"))
+
+
+class LoadInterrupted(psycopg.OperationalError):
+    """The database stayed away: the files in `done` have their outcome, `file` was in flight
+    (its transaction rolled back, it is still in the landing folder)."""
+
+    def __init__(self, done: list[Outcome], file: str, cause: Exception):
+        super().__init__(
+            f"koneksi ke gudang data terputus saat memuat {file} dan tidak pulih dalam {RETRY_SECONDS:.0f} detik "
+            f"({type(cause).__name__}); {len(done)} berkas sudah selesai. Berkas itu tetap di folder kiriman: "
+            f"periksa server PostgreSQL, lalu jalankan `sinergi load` lagi")
+        self.done, self.file, self.cause = done, file, cause
 
 
 def connect(url: str) -> psycopg.Connection:
@@ -23,19 +42,53 @@ def pending(landing: Path, sender: str | None = None) -> list[str]:
     return discover(Path(landing), contracts_mod.load(), sender)
 
 
+def refused_links(landing: Path, sender: str | None = None) -> list[Outcome]:
+    """Symbolic links in the landing folder: never followed nor moved, reported each run until replaced."""
+    return [Outcome(rel, rel.split("/", 1)[0], "", None, None, "skipped", reason_code="symlink",
+                    reason="tautan simbolik tidak dimuat (bisa menunjuk ke luar folder kiriman); ganti dengan "
+                           "salinan berkas aslinya")
+            for rel in landing_mod.links(Path(landing), sender)]
+
+
 def load_files(url: str, landing: Path, files: list[str], pseudonymiser: Pseudonymiser,
                on_file: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Load each file in order; each one commits (or not) on its own."""
-    outcomes = []
-    with connect(url) as conn:
+    """Load each file in order; each one commits (or not) on its own. A connection lost midway is
+    re-opened with backoff (for `RETRY_SECONDS` in all) and the file in flight is loaded again; a file
+    that vanished meanwhile (another run archived it) is left out."""
+    outcomes: list[Outcome] = []
+    conn = connect(url)
+    try:
         loader = Loader(conn, Path(landing), pseudonymiser)
         loader.ensure_schema()
         for rel in files:
-            outcome = loader.load_and_finish(rel)
+            outcome, conn = _load_one(url, loader, rel, outcomes)
+            if outcome is None:
+                continue
             outcomes.append(outcome)
             if on_file:
                 on_file(outcome)
+    finally:
+        loader.conn.close()
     return outcomes
+
+
+def _load_one(url: str, loader: Loader, rel: str, done: list[Outcome]):
+    deadline, pause = time.monotonic() + RETRY_SECONDS, 0.5
+    while True:
+        try:
+            return loader.load_and_finish(rel), loader.conn
+        except TRANSIENT as exc:
+            if time.monotonic() + pause > deadline:
+                raise LoadInterrupted(done, rel, exc) from exc
+            log.warning("koneksi ke gudang data gagal saat memuat %s (%s); dicoba lagi dalam %.1f detik",
+                        rel, type(exc).__name__, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+            try:
+                loader.conn.close()
+                loader.conn = connect(url)
+            except TRANSIENT:
+                continue
 
 
 def load_in_order(url: str, landing: Path, rel: str, pseudonymiser: Pseudonymiser) -> Outcome:
@@ -56,19 +109,31 @@ def load_in_order(url: str, landing: Path, rel: str, pseudonymiser: Pseudonymise
               if match and (m := contracts.match(f)) and m.family_key == match.family_key] or [rel]
     if rel not in family:
         family.append(rel)
-    return load_files(url, landing, family, pseudonymiser)[-1]
+    outcomes = load_files(url, landing, family, pseudonymiser)
+    if outcomes and outcomes[-1].file == rel:
+        return outcomes[-1]
+    with connect(url) as conn:
+        return Loader(conn, landing, pseudonymiser).latest(rel)
 
 
 def load_landing(url: str, landing: Path, pseudonymiser: Pseudonymiser, sender: str | None = None,
-                 on_file: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    return load_files(url, landing, pending(landing, sender), pseudonymiser, on_file)
+                 on_file: Callable[[Outcome], None] | None = None, wait: bool = True) -> list[Outcome]:
+    """Everything waiting in a landing folder (or one sender's part of it), holding that part's lock so
+    that two runs never read the same file."""
+    landing = Path(landing)
+    contracts = contracts_mod.load()
+    landing_mod.validate(landing, contracts)
+    names = [sender] if sender else sorted(landing_mod.senders(contracts))
+    with landing_mod.locked(landing, names, wait=wait):
+        return load_files(url, landing, pending(landing, sender), pseudonymiser, on_file)
 
 
 def _load_sender(job: tuple) -> int:
     url, landing, files, sender = job
     from .pseudonym import from_environment
     mine = [f for f in files if f.split("/", 1)[0] == sender]
-    return len(load_files(url, landing, mine, from_environment()))
+    with landing_mod.locked(landing, [sender]):
+        return len(load_files(url, landing, mine, from_environment()))
 
 
 def load_by_sender(url: str, landing: Path, files: list[str] | None = None, workers: int = 2) -> int:

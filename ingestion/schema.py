@@ -44,6 +44,15 @@ create table if not exists audit.load (
     constraint rows_add_up check (status not in ('loaded', 'superseded')
                                   or rows_read = rows_loaded + rows_quarantined)
 );
+-- When the file left the landing folder: a ledger row without it was interrupted before its move.
+-- Ledgers older than the column moved their files right after each commit: they count as moved.
+do $$ begin
+    if not exists (select 1 from information_schema.columns
+                   where table_schema = 'audit' and table_name = 'load' and column_name = 'moved_at') then
+        alter table audit.load add column moved_at timestamptz;
+        update audit.load set moved_at = finished_at where archived_to is not null;
+    end if;
+end $$;
 create index if not exists load_sha256 on audit.load (sha256);
 create index if not exists load_family on audit.load (sender, unit, feed, period);
 create table if not exists audit.quarantine (
@@ -143,8 +152,9 @@ create index if not exists {feed.name}_load on {feed.table} using brin (_load_id
 def _complete(conn, contracts: Contracts) -> bool:
     """Every raw column and the ledger already exist (read from the catalogue, without locks)."""
     wanted = {(f.schema, f.name, c) for f in contracts.feeds.values() for c, _ in raw_columns(f)}
-    wanted |= {("audit", "expectation_result", "run_id"), ("vault", "quarantine_text", "raw_text"),
-               ("vault", "person_for_matching", "nik_serial"), ("vault", "person_names", "nama")}
+    wanted |= {("audit", "load", "moved_at"), ("audit", "expectation_result", "run_id"),
+               ("vault", "quarantine_text", "raw_text"), ("vault", "person_for_matching", "nik_serial"),
+               ("vault", "person_names", "nama")}
     found = set(conn.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
         "where table_schema = any(%s)", ([s for s, _, _ in wanted],)).fetchall())

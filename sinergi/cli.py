@@ -45,6 +45,11 @@ def generate(
         raise typer.BadParameter("profil harus seed atau national", param_hint="--profile")
     opts = Options(profile=profile, scale=scale, months=months, start=start, seed=seed,
                    defect_rate=_defect_rate(defects))
+    from .generator.profiles import ScaleTooSmall, check_scale
+    try:
+        check_scale(opts.profile, opts.scale, opts.seed)
+    except ScaleTooSmall as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scale") from None
     result = _generate(opts, out)
     console.print(f"[green]Selesai:[/] {fmt.angka(result.files)} berkas, {fmt.angka(result.rows)} baris, "
                   f"{fmt.angka(result.defects)} cacat tercatat, {fmt.angka(result.metrics)} baris metrik kebenaran "

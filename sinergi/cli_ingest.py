@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Optional
 
+import psycopg
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -12,8 +13,9 @@ from rich.table import Table
 from . import fmt, settings
 
 STATUS_ID = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "digantikan", "rejected": "ditolak",
-             "held": "ditahan"}
-STATUS_STYLE = {"loaded": "green", "duplicate": "cyan", "superseded": "blue", "rejected": "red", "held": "yellow"}
+             "held": "ditahan", "skipped": "dilewati"}
+STATUS_STYLE = {"loaded": "green", "duplicate": "cyan", "superseded": "blue", "rejected": "red", "held": "yellow",
+                "skipped": "magenta"}
 
 
 def register(app: typer.Typer, console) -> None:
@@ -26,8 +28,6 @@ def register(app: typer.Typer, console) -> None:
     ) -> None:
         """Muat berkas baru dari folder kiriman ke gudang data, dengan buku besar dan karantina."""
         landing = landing or settings.landing_dir()
-        if not landing.is_dir():
-            _fail(console, f"folder kiriman {landing} tidak ada; berikan foldernya, misalnya `sinergi load .local/demo/landing`")
         outcomes = run_load(landing, sender, checks, console, quiet=as_json)
         if as_json:
             for o in outcomes:
@@ -89,19 +89,41 @@ def register(app: typer.Typer, console) -> None:
 
 
 def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bool = False):
-    """Load with a progress bar; then run the expectation suites on the new batches."""
-    from ingestion import pipeline, pseudonym
+    """Load with a progress bar; then run the expectation suites on the new batches. Refusals (not a
+    landing folder, another load running) and a database that stays away end the command with one
+    line in Bahasa, after the outcomes already done."""
+    from ingestion import contracts, landing as landing_mod, pipeline, pseudonym
     try:
         pseudo = pseudonym.from_environment()
     except pseudonym.MissingKey as exc:
         _fail(console, str(exc))
-    files = pipeline.pending(landing, sender)
+    try:
+        landing_mod.validate(landing, contracts.load())
+    except landing_mod.NotALanding as exc:
+        _fail(console, str(exc))
+    names = [sender] if sender else sorted(landing_mod.senders(contracts.load()))
     url = settings.warehouse_url()
-    with Progress(TextColumn("[bold]Memuat"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, disable=quiet) as bar:
-        task = bar.add_task("", total=len(files))
-        outcomes = pipeline.load_files(url, landing, files, pseudo,
-                                       on_file=lambda o: bar.update(task, advance=1, description=o.file))
+    try:
+        with landing_mod.locked(landing, names, wait=False):
+            refused = pipeline.refused_links(landing, sender)
+            files = pipeline.pending(landing, sender)
+            with Progress(TextColumn("[bold]Memuat"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          TextColumn("{task.description}"), console=console, disable=quiet) as bar:
+                task = bar.add_task("", total=len(files))
+                outcomes = refused + pipeline.load_files(
+                    url, landing, files, pseudo, on_file=lambda o: bar.update(task, advance=1, description=o.file))
+    except landing_mod.LoadRunning as exc:
+        _fail(console, str(exc))
+    except pipeline.LoadInterrupted as exc:
+        if quiet:
+            for o in exc.done:
+                typer.echo(json.dumps(o.as_dict(), ensure_ascii=False, default=str))
+        else:
+            print_outcomes(exc.done, console)
+        _fail(console, str(exc))
+    except psycopg.OperationalError as exc:
+        _fail(console, f"gudang data tidak dapat dihubungi ({type(exc).__name__}); periksa WAREHOUSE_URL dan "
+                       f"server PostgreSQL, lalu jalankan lagi")
     if checks:
         from ingestion import quality
         loaded = [o.load_id for o in outcomes if o.status in ("loaded", "superseded") and not o.recovered]

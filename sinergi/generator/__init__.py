@@ -45,6 +45,7 @@ class Result:
 def generate(opts: Options, out: Path, progress=None) -> Result:
     """Write DIR/landing and DIR/truth. `progress(advance, description)` is told about each file."""
     out = Path(out)
+    profiles.check_scale(opts.profile, opts.scale, opts.seed)
     districts = profiles.districts(opts.profile, opts.scale, opts.seed)
     geo = geography.build(opts.profile, districts, opts.seed)
     cal = Calendar.parse(opts.start, opts.months)

@@ -343,7 +343,8 @@ def _banks(w: World, m: int, rng) -> list[Delivery]:
             "tgl_lahir_debitur": p["birth"].to_numpy()[pb], "nib": kk["nib"].to_numpy(), "skema": kk["skema"].to_numpy(),
             "plafon": kk["plafon"].to_numpy(), "suku_bunga": kk["rate"].to_numpy(), "tenor_bulan": kk["tenor"].to_numpy(),
             "tgl_akad": kk["signed"].to_numpy(), "tgl_pencairan": kk["disbursed"].to_numpy(),
-            "kode_wilayah": np.char.replace(district, ".", "") if bank == "BRI" else district,
+            # (numpy's replace fails on an empty array: a bank with no facility this month)
+            "kode_wilayah": np.char.replace(district, ".", "") if bank == "BRI" and len(district) else district,
             "sektor": kk["sektor"].to_numpy(), "kpj": kk["kpj"].to_numpy(), "status_bpjstk": kk["status_bpjstk"].to_numpy(),
         })
         when = _at(cal.last(m) + 5 + len(out) * 2, 14)

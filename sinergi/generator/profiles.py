@@ -91,3 +91,33 @@ def districts(profile: str, scale: float, seed: int) -> list[District]:
 
 def _count(x: float) -> int:
     return int(round(x))
+
+
+# Per district: the counts that must not all round to zero (the world needs at least one of each).
+COUNTED = {"coops": "koperasi", "workforce": "tenaga kerja", "umkm": "UMKM", "kur_per_month": "fasilitas KUR"}
+
+
+class ScaleTooSmall(ValueError):
+    """At this scale some kind of entity rounds to zero in every district: refused, with the minimum."""
+
+
+def check_scale(profile: str, scale: float, seed: int) -> None:
+    scaled = districts(profile, scale, seed)
+    empty = [label for field, label in COUNTED.items() if not sum(getattr(d, field) for d in scaled)]
+    if empty:
+        raise ScaleTooSmall(f"skala {scale:g} terlalu kecil untuk profil {profile}: tidak ada {', '.join(empty)}; "
+                            f"pakai --scale {minimum_scale(profile, seed):g} atau lebih")
+
+
+def minimum_scale(profile: str, seed: int) -> float:
+    """The smallest scale (four decimals, as the CLI takes it) at which every kind of entity exists:
+    a bisection, since every count grows with the scale."""
+    def enough(scale: float) -> bool:
+        scaled = districts(profile, scale, seed)
+        return all(sum(getattr(d, f) for d in scaled) for f in COUNTED)
+
+    lo, hi = 0, 10_000  # in units of 0.0001
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid / 10_000) else (mid, hi)
+    return hi / 10_000
