@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from . import contracts as contracts_mod
+from . import contracts as contracts_mod, corrections
 from . import landing as landing_mod
 from . import schema
 from .contracts import Contracts, Match
@@ -189,9 +189,13 @@ class Loader:
         control = self._control_file(path, match, sha, released)
         load_id = self.conn.execute("select nextval('audit.load_id_seq')").fetchone()[0]
         counts = self._copy(path, rel, match, load_id)
-        counts.check_control({**counts.control_from_file, **control})
+        corrected = corrections.is_correction(self.conn, sha)
+        if not corrected:
+            counts.check_control({**counts.control_from_file, **control})
         self._check_size(match, counts.rows_read, released)
-        notes = counts.notes + self._order_note(match)
+        notes = counts.notes + self._order_note(match) + (
+            ["berkas koreksi baris karantina (audit.correction); total kontrol pengirim tidak dibandingkan"]
+            if corrected else [])
         outcome = self._record(rel, match, size, sha, received, started, "loaded", None,
                                "; ".join(notes) or None, load_id=load_id, rows_read=counts.rows_read,
                                rows_loaded=counts.rows_loaded, rows_quarantined=counts.rows_quarantined,

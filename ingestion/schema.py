@@ -77,6 +77,20 @@ create table if not exists audit.release (
     released_at timestamptz not null default now(),
     note text not null
 );
+-- A quarantined row an engineer corrected (`sinergi quarantine correct`), beside the row it answers;
+-- the corrected delivery is a new file of the family, loaded like any re-delivery.
+create table if not exists audit.correction (
+    load_id bigint not null references audit.load,
+    line integer not null,
+    corrected_text text not null,
+    corrected_file text not null,
+    corrected_sha256 text not null,
+    note text not null,
+    made_by text not null default current_user,
+    made_at timestamptz not null default now(),
+    primary key (load_id, line, corrected_sha256)
+);
+create index if not exists correction_sha256 on audit.correction (corrected_sha256);
 create table if not exists audit.expectation_result (
     load_id bigint not null references audit.load deferrable initially deferred,
     suite text not null,
@@ -152,7 +166,8 @@ create index if not exists {feed.name}_load on {feed.table} using brin (_load_id
 def _complete(conn, contracts: Contracts) -> bool:
     """Every raw column and the ledger already exist (read from the catalogue, without locks)."""
     wanted = {(f.schema, f.name, c) for f in contracts.feeds.values() for c, _ in raw_columns(f)}
-    wanted |= {("audit", "load", "moved_at"), ("audit", "expectation_result", "run_id"),
+    wanted |= {("audit", "load", "moved_at"), ("audit", "correction", "note"),
+               ("audit", "expectation_result", "run_id"),
                ("vault", "quarantine_text", "raw_text"), ("vault", "person_for_matching", "nik_serial"),
                ("vault", "person_names", "nama")}
     found = set(conn.execute(

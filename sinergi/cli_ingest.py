@@ -55,10 +55,20 @@ def register(app: typer.Typer, console) -> None:
     def quarantine(
         file: Annotated[Optional[str], typer.Option(help="Satu berkas (jalur di folder kiriman) untuk melihat barisnya")] = None,
         reason: Annotated[Optional[str], typer.Option(help="Satu kode alasan")] = None,
+        export: Annotated[Optional[Path], typer.Option(
+            help="Dengan --file: tulis baris karantina (teks aslinya) ke CSV untuk dikoreksi, lalu `sinergi correct`")] = None,
     ) -> None:
         """Baris yang dikarantina, per berkas dan alasan (dengan --file: baris demi baris)."""
-        from ingestion import ledger as ledger_mod
+        from ingestion import corrections, ledger as ledger_mod
         with _connect(console) as conn:
+            if file and export:
+                try:
+                    n = corrections.export(conn, file, export)
+                except corrections.CannotCorrect as exc:
+                    _fail(console, str(exc))
+                console.print(f"{fmt.angka(n)} baris karantina ditulis ke {export} (berisi data pribadi: simpan "
+                              f"terbatas). Isi kolom teks_koreksi, lalu `sinergi correct {export} --note \"...\"`.")
+                return
             if file:
                 rows = ledger_mod.quarantined_rows(conn, file, reason)
                 table = Table("Baris", "Alasan", "Kolom", "Keterangan", title=f"Karantina {file}")
@@ -71,6 +81,24 @@ def register(app: typer.Typer, console) -> None:
                     if reason in (None, r["reason"]):
                         table.add_row(r["file"], r["reason"], fmt.angka(r["rows"]), r["example"])
         console.print(table)
+
+    @app.command()
+    def correct(
+        corrections_csv: Annotated[Path, typer.Argument(help="CSV dari `sinergi quarantine --file ... --export`, "
+                                                              "dengan kolom teks_koreksi terisi")],
+        note: Annotated[str, typer.Option(help="Siapa yang mengonfirmasi koreksi dan atas dasar apa (untuk auditor)")],
+        landing: Annotated[Optional[Path], typer.Option(help="Folder kiriman")] = None,
+    ) -> None:
+        """Koreksi baris karantina: tulis kiriman koreksi (`_vN`) ke folder kiriman, dimuat pada putaran berikutnya."""
+        from ingestion import contracts, corrections
+        with _connect(console) as conn:
+            try:
+                target = corrections.apply(conn, landing or settings.landing_dir(), contracts.load(),
+                                           corrections_csv, note)
+            except corrections.CannotCorrect as exc:
+                _fail(console, str(exc))
+        console.print(f"[green]Kiriman koreksi ditulis:[/] {target}. Jalankan `sinergi load` untuk memuatnya; "
+                      f"berkas aslinya akan digantikan.")
 
     @app.command()
     def release(

@@ -257,3 +257,56 @@ def test_the_generator_refuses_a_scale_below_its_minimum_and_works_at_it(tmp_pat
         generate(Options(scale=low - 0.0001, months=1), tmp_path / "low")
     result = generate(Options(scale=low, months=3), tmp_path / "min")
     assert result.files > 0 and (tmp_path / "min" / "truth" / "metrics.csv").exists()
+
+
+# --- corrections of quarantined rows ------------------------------------------------------------
+
+def test_quarantined_rows_corrected_by_an_engineer_load_and_are_recorded(landing, new_db, tmp_path):
+    import csv
+    url = new_db()
+    rel = FILES[2]
+    lines = (landing / rel).read_bytes().split(b"\n")
+    good = lines[3].decode("utf-8")
+    fields = good.split(";")
+    fields[1] = fields[1][:-1]  # a NIK one digit short: quarantined as nik_length
+    lines[3] = ";".join(fields).encode("utf-8")
+    (landing / rel).write_bytes(b"\n".join(lines))
+    first = {o.file: o for o in pipeline.load_landing(url, landing, pseudonym.from_environment())}[rel]
+    assert first.status == "loaded" and first.rows_quarantined == 1
+
+    sheet = tmp_path / "koreksi.csv"
+    result = _cli(url, "quarantine", "--file", rel, "--export", str(sheet))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(sheet.open(encoding="utf-8")))
+    assert [(r["baris"], r["alasan"]) for r in rows] == [("4", "nik_length")]
+    rows[0]["teks_koreksi"] = good
+    with sheet.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    result = _cli(url, "correct", str(sheet), "--note", "NIK dikonfirmasi cabang K1301 (surel 2 Des)",
+                  "--landing", str(landing))
+    assert result.exit_code == 0, result.output
+    corrected = rel.replace("_202401.csv", "_202401_v2.csv")
+    assert (landing / corrected).exists()
+
+    second = {o.file: o for o in pipeline.load_landing(url, landing, pseudonym.from_environment())}[corrected]
+    assert second.status == "loaded" and second.rows_quarantined == 0 and second.rows_loaded == first.rows_loaded + 1
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select status from audit.load where load_id = %s", (first.load_id,)).fetchone()[0] \
+            == "superseded"
+        recorded = conn.execute("select c.line, c.corrected_file, c.note, q.reason from audit.correction c "
+                                "join audit.quarantine q using (load_id, line) where c.load_id = %s",
+                                (first.load_id,)).fetchall()
+    assert recorded == [(4, corrected, "NIK dikonfirmasi cabang K1301 (surel 2 Des)", "nik_length")]
+
+
+def test_a_correction_of_a_line_that_was_not_quarantined_is_refused(landing, new_db, tmp_path):
+    url = new_db()
+    outcome = pipeline.load_landing(url, landing, pseudonym.from_environment())[0]
+    sheet = tmp_path / "koreksi.csv"
+    sheet.write_text(f"muatan,baris,teks_koreksi\n{outcome.load_id},2,x;y\n", encoding="utf-8")
+    before = _tree(landing)
+    result = _cli(url, "correct", str(sheet), "--note", "uji", "--landing", str(landing))
+    assert result.exit_code == 2 and "tidak dikarantina" in result.output
+    assert _tree(landing) == before
