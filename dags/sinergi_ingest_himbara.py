@@ -3,5 +3,5 @@ from sinergi.orchestration import ingest_dag
 
 dag = ingest_dag("himbara", schedule="0 4 * * *", doc_md="""
 Loads `landing/himbara/{bri,bni,mandiri,btn}/`. Banks report in the first two weeks of the month; the DAG
-looks daily. Runbook: docs/runbooks.md#himbara.
+looks daily at 04:00 WIB, and within minutes of a file landing. Runbook: docs/runbooks.md#himbara.
 """)

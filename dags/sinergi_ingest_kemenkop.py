@@ -3,5 +3,5 @@ from sinergi.orchestration import ingest_dag
 
 dag = ingest_dag("kemenkop", schedule="30 1 * * *", doc_md="""
 Loads `landing/kemenkop/ods` (daily: koperasi, pengurus, perizinan) and `landing/kemenkop/sidt` (monthly UMKM).
-Runs daily at 01:30, after ODS exports at 23:00. Runbook: docs/runbooks.md#kemenkop.
+Runs daily at 01:30 WIB, after ODS exports at 23:00, and within minutes of a file landing. Runbook: docs/runbooks.md#kemenkop.
 """)

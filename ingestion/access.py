@@ -17,7 +17,10 @@ or a dashboard user can see:
 """
 from __future__ import annotations
 
+import random
 import re
+import time
+from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -39,6 +42,7 @@ READERS = {
     "identity": (AUDITOR,),
     "reference": (AUDITOR,),
 }
+T = TypeVar("T")
 PROVINCE_ROLE = re.compile(r"^sinergi_wilayah_(\d{2})$")
 
 
@@ -78,16 +82,59 @@ def connect(url: str, role: str, **kwargs) -> psycopg.Connection:
     return conn
 
 
-def _create_role(conn, name: str, options: str, member_of: tuple[str, ...] = ()) -> None:
-    exists = conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone()
-    if not exists:
+# Roles and memberships belong to the whole server, while an advisory lock holds in one database only:
+# two databases of one server (two warehouses, parallel test databases) can still race on them. The loser
+# of such a race gets one of these; the whole set-up then runs again, and finds the work done.
+RACE_STATES = {"23505",  # unique_violation: pg_authid / pg_auth_members rows inserted by another session
+               "42710",  # duplicate_object: the role exists already
+               "40P01",  # deadlock_detected
+               "40001"}  # serialization_failure
+ATTEMPTS = 8
+LOCK = "select pg_advisory_xact_lock(hashtext('sinergi.access'))"
+
+
+def _raced(exc: Exception) -> bool:
+    state = getattr(exc, "sqlstate", None)
+    # XX000 "tuple concurrently updated": two sessions granting on the same catalogue row at once.
+    return state in RACE_STATES or (state == "XX000" and "concurrently" in str(exc))
+
+
+def _retrying(url: str, work: Callable[[psycopg.Connection], T]) -> T:
+    """Run `work` in one transaction holding this database's access lock; again, after a short random
+    pause, when another session (of this database or another one) raced it on the server's roles."""
+    for attempt in range(ATTEMPTS):
         try:
-            with conn.transaction():
-                conn.execute(sql.SQL("create role {} " + options).format(sql.Identifier(name)))
-        except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
-            pass  # another process created it a moment ago: roles are shared by the whole server
+            with psycopg.connect(url, autocommit=True) as conn:
+                with conn.transaction():
+                    conn.execute(LOCK)
+                    return work(conn)
+        except psycopg.Error as exc:
+            if attempt == ATTEMPTS - 1 or not _raced(exc):
+                raise
+            time.sleep(min(2.0, 0.05 * 2 ** attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+def _create_role(conn, name: str, options: str, member_of: tuple[str, ...] = ()) -> None:
+    """Create the role unless it exists, and make it a member of each group it is not yet in (run under the
+    access lock, inside the set-up transaction)."""
+    if not conn.execute("select 1 from pg_roles where rolname = %s", (name,)).fetchone():
+        conn.execute(sql.SQL("create role {} " + options).format(sql.Identifier(name)))
     for group in member_of:
-        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group), sql.Identifier(name)))
+        _grant_role(conn, group, name)
+
+
+def _grant_role(conn, group: str, member: str) -> None:
+    if not conn.execute("select 1 from pg_auth_members a join pg_roles g on g.oid = a.roleid "
+                        "join pg_roles m on m.oid = a.member where g.rolname = %s and m.rolname = %s",
+                        (group, member)).fetchone():
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group), sql.Identifier(member)))
+
+
+def _roles(conn) -> None:
+    for role in (LOADER, TRANSFORMER, *READER_ROLES):
+        _create_role(conn, role, "nologin")
+    _create_role(conn, WEB, "login noinherit", member_of=READER_ROLES)
 
 
 def _acting_as_role(conn) -> bool:
@@ -97,23 +144,21 @@ def _acting_as_role(conn) -> bool:
 
 
 def ensure(url: str) -> None:
-    """Create the roles, schemas, ownership and grants (idempotent; safe to run concurrently)."""
+    """Create the roles, schemas, ownership and grants (idempotent; safe to run concurrently, also from
+    several databases of one server): everything in one transaction under this database's access lock,
+    run again when a session of another database raced it on the roles."""
     with psycopg.connect(url, autocommit=True) as conn:
         if _acting_as_role(conn):
             return
-        for role in (LOADER, TRANSFORMER):
-            _create_role(conn, role, "nologin")
-        for role in READER_ROLES:
-            _create_role(conn, role, "nologin")
-        _create_role(conn, WEB, "login noinherit")
-        for role in READER_ROLES:
-            conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(WEB)))
-        with conn.transaction():
-            conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.access'))")
-            _database(conn)
-            _schemas(conn)
-            _fix_owners(conn)
-            _grants(conn)
+
+    def work(conn) -> None:
+        _roles(conn)
+        _database(conn)
+        _schemas(conn)
+        _fix_owners(conn)
+        _grants(conn)
+
+    _retrying(url, work)
 
 
 def _database(conn) -> None:
@@ -178,10 +223,13 @@ def add_province_role(url: str, province_code: str) -> str:
         raise ValueError(f"Kode provinsi harus dua angka (mis. 35), bukan {province_code!r}.")
     ensure(url)
     role = f"sinergi_wilayah_{province_code}"
-    with psycopg.connect(url, autocommit=True) as conn:
+
+    def work(conn) -> None:
         _create_role(conn, role, "nologin", member_of=(REGIONAL,))
-        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(role), sql.Identifier(WEB)))
+        _grant_role(conn, role, WEB)
         conn.execute("insert into access.regional_scope values (%s, %s) "
                      "on conflict (role_name) do update set province_code = excluded.province_code",
                      (role, province_code))
+
+    _retrying(url, work)
     return role

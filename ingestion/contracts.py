@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import PurePosixPath
@@ -29,6 +30,7 @@ class Column:
     not_before: str | None = None
     limits_by: dict | None = None
     values: tuple[str, ...] | None = None
+    required: bool = False         # a blank value quarantines the row (`value_missing`)
 
     @property
     def stored_as(self) -> str | None:
@@ -116,6 +118,44 @@ class Match:
         return f"{self.sender}/{self.unit}/{self.feed.name}"
 
 
+class PeriodProblem(ValueError):
+    """A file name's period no calendar has (`rejected`) or outside the accepted window (`held`).
+
+    Same attributes as `readers.FileProblem` (kind = reason code, message in Bahasa Indonesia, status)."""
+
+    def __init__(self, kind: str, message: str, status: str):
+        super().__init__(message)
+        self.kind, self.message, self.status = kind, message, status
+
+
+@dataclass(frozen=True)
+class PeriodWindow:
+    """Periods a file name may carry: from `earliest` (YYYY-MM, the project's first month) to
+    `months_ahead` months after the current month."""
+    earliest: str = "2020-01"
+    months_ahead: int = 1
+
+
+@dataclass(frozen=True)
+class InflateLimits:
+    """How far a gzipped file may inflate while read: at most `max_bytes`, and at most `max_ratio` times
+    its compressed size once it passes `ratio_floor` bytes (a small file is never a bomb)."""
+    max_bytes: int = 16 << 30
+    max_ratio: float = 200.0
+    ratio_floor: int = 64 << 20
+
+    def limit(self, compressed: int) -> int:
+        return int(min(self.max_bytes, max(self.ratio_floor, self.max_ratio * compressed)))
+
+
+def _month(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
+def _month_text(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 @dataclass
 class Contracts:
     feeds: dict[str, Feed]
@@ -124,6 +164,40 @@ class Contracts:
     snapshot_min_ratio: float
     sources: dict[str, dict] = field(default_factory=dict)
     _patterns: list = field(default_factory=list, repr=False)
+    periods: PeriodWindow = field(default_factory=PeriodWindow)
+    inflate: InflateLimits = field(default_factory=InflateLimits)
+
+    def check_period(self, period: str, today: date | None = None) -> None:
+        """Raise `PeriodProblem` for a period no calendar has (`period_invalid`, rejected) or one outside
+        the window of `periods:` (`period_out_of_window`, held); return None for a period that may load.
+
+        `period` is `YYYYMM` or `YYYYMMDD` as `match()` read it from the file name."""
+        if not re.fullmatch(r"\d{6}|\d{8}", period or ""):
+            raise PeriodProblem("period_invalid", f"periode {period!r} pada nama berkas bukan YYYYMM atau YYYYMMDD; "
+                                                  f"minta pengirim mengirim ulang dengan nama baku", "rejected")
+        year, month = int(period[:4]), int(period[4:6])
+        if not 1 <= month <= 12:
+            raise PeriodProblem("period_invalid", f"periode {period} pada nama berkas tidak mungkin: bulan {month:02d} "
+                                                  f"tidak ada; minta pengirim mengirim ulang dengan periode yang "
+                                                  f"benar di nama berkas", "rejected")
+        if len(period) == 8:
+            try:
+                date(year, month, int(period[6:]))
+            except ValueError:
+                raise PeriodProblem("period_invalid", f"periode {period} pada nama berkas tidak mungkin: tanggal "
+                                                      f"{period[6:]} tidak ada di bulan {month:02d}/{year}; minta "
+                                                      f"pengirim mengirim ulang dengan tanggal yang benar",
+                                    "rejected") from None
+        today = today or date.today()
+        first = _month(int(self.periods.earliest[:4]), int(self.periods.earliest[5:7]))
+        last = _month(today.year, today.month) + self.periods.months_ahead
+        if not first <= _month(year, month) <= last:
+            raise PeriodProblem(
+                "period_out_of_window",
+                f"periode {period} pada nama berkas di luar rentang yang diterima ({_month_text(first)} s.d. "
+                f"{_month_text(last)}), kemungkinan salah ketik; berkas ditahan agar tidak dianggap kiriman "
+                f"terbaru. Jika nama salah, minta pengirim mengirim ulang dengan periode yang benar; jika benar, "
+                f"ubah `periods:` di ingestion/contracts.yml lalu `sinergi release`", "held")
 
     def match(self, path: str) -> Match | None:
         """The contract a landing path falls under, or None for a file no contract describes."""
@@ -164,7 +238,7 @@ def load() -> Contracts:
     for name, spec in raw["feeds"].items():
         cols = {c: Column(c, s["type"], tuple(s.get("labels", ())) + tuple(shared.get(c, ())), s.get("personal", False),
                           s.get("not_future", False), s.get("not_before"), s.get("limits_by"),
-                          tuple(s["values"]) if "values" in s else None)
+                          tuple(s["values"]) if "values" in s else None, s.get("required", False))
                 for c, s in spec["columns"].items()}
         feeds[name] = Feed(name, spec["source"], raw["sources"][spec["source"]]["schema"], spec["kind"],
                            tuple(spec["key"]), cols)
@@ -174,4 +248,33 @@ def load() -> Contracts:
         formats[name] = Format(name=name, **spec)
     families = [Family(**d) for d in raw["deliveries"]]
     return Contracts(feeds, formats, families, float(raw["snapshot_min_ratio"]), raw["sources"],
-                     [_compile(f) for f in families])
+                     [_compile(f) for f in families], periods=_periods(raw.get("periods")),
+                     inflate=_inflate(raw.get("inflate")))
+
+
+def _periods(spec) -> PeriodWindow:
+    """`periods: {earliest: "YYYY-MM", months_ahead: n}`, checked: a typo here must not open the window."""
+    if spec is None:
+        return PeriodWindow()
+    if not isinstance(spec, dict) or set(spec) - {"earliest", "months_ahead"}:
+        raise ValueError(f"contracts.yml: periods harus {{earliest: YYYY-MM, months_ahead: n}}, bukan {spec!r}")
+    earliest = str(spec.get("earliest", PeriodWindow.earliest))
+    ahead = spec.get("months_ahead", PeriodWindow.months_ahead)
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", earliest):
+        raise ValueError(f"contracts.yml: periods.earliest {earliest!r} bukan bulan YYYY-MM")
+    if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 24:
+        raise ValueError(f"contracts.yml: periods.months_ahead {ahead!r} harus bilangan bulat 0..24")
+    return PeriodWindow(earliest, ahead)
+
+
+def _inflate(spec) -> InflateLimits:
+    """`inflate: {max_gb: n, max_ratio: r}`, checked."""
+    if spec is None:
+        return InflateLimits()
+    if not isinstance(spec, dict) or set(spec) - {"max_gb", "max_ratio"}:
+        raise ValueError(f"contracts.yml: inflate harus {{max_gb: n, max_ratio: r}}, bukan {spec!r}")
+    gb, ratio = spec.get("max_gb", 16), spec.get("max_ratio", 200)
+    for name, value, low in (("max_gb", gb, 0.001), ("max_ratio", ratio, 2)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+            raise ValueError(f"contracts.yml: inflate.{name} {value!r} harus angka >= {low}")
+    return InflateLimits(max_bytes=int(gb * (1 << 30)), max_ratio=float(ratio))

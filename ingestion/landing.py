@@ -112,7 +112,7 @@ def move(landing: Path, rel: str, target: str) -> None:
 
 # --- one load at a time per landing folder and sender -------------------------------------------
 
-def _lock_path(landing: Path, sender: str) -> Path:
+def lock_path(landing: Path, sender: str) -> Path:
     return Path(landing) / f".sinergi-load-{sender}.lock"
 
 
@@ -133,7 +133,7 @@ def locked(landing: Path, names: list[str], wait: bool = True, poll: float = 0.5
     held = []
     try:
         for sender in sorted(set(names)):
-            path = _lock_path(landing, sender)
+            path = lock_path(landing, sender)
             handle = open(path, "a+", encoding="utf-8")
             while True:
                 try:

@@ -102,6 +102,13 @@ class Loader:
     def __init__(self, conn, landing: Path, pseudonymiser: Pseudonymiser, contracts: Contracts | None = None):
         self.conn, self.landing, self.pseudo = conn, Path(landing), pseudonymiser
         self.contracts = contracts or contracts_mod.load()
+        self.summarise: set[str] = set()  # feeds whose BRIN indexes have new block ranges
+
+    def summarise_new_ranges(self) -> None:
+        """After a run of loads (once per feed, not per file): see `schema.summarise_new_ranges`."""
+        for feed in sorted(self.summarise):
+            schema.summarise_new_ranges(self.conn, self.contracts.feeds[feed])
+        self.summarise.clear()
 
     def ensure_schema(self) -> None:
         schema.ensure(self.conn, self.contracts)
@@ -144,7 +151,7 @@ class Loader:
                 outcome = self._load_rows(rel, match, size, sha, received, started)
                 if landing_mod.signature(path) != before:
                     raise FileChanged(rel)
-            schema.summarise_new_ranges(self.conn, match.feed)
+            self.summarise.add(match.feed.name)
             return outcome
         except FileChanged:
             return Outcome(rel, match.sender, match.unit, match.feed.name, match.period, "skipped",
@@ -293,6 +300,8 @@ class Loader:
             raise
         facts = reader.facts
         counts.structural(facts.structural, getattr(reader, "positions", None), fmt)
+        for col, total in getattr(facts, "set_aside_sums", {}).items():   # records set aside whole, amounts known
+            counts.sums[col] = counts.sums.get(col, 0.0) + total
         spools.structural(facts.structural)
         counts.repairs += facts.repairs
         counts.notes += facts.notes
@@ -518,6 +527,9 @@ class _Spools:
                    (self.texts, "vault.quarantine_text (load_id, line, raw_text)")]
         with conn.cursor() as cur:
             for spool, table in targets:
+                if not spool.tell():  # nothing was written: no round trip (most small files)
+                    spool.close()
+                    continue
                 spool.seek(0)
                 with cur.copy(f"copy {table} from stdin (format csv)") as copy:
                     while block := spool.read(1 << 20):

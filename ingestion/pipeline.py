@@ -10,13 +10,11 @@ from typing import Callable
 import psycopg
 
 from . import access, contracts as contracts_mod, landing as landing_mod
+from .errors import TRANSIENT
 from .loader import Loader, Outcome, discover
 from .pseudonym import Pseudonymiser
 
 log = logging.getLogger(__name__)
-
-# Errors worth a retry: the server went away or refused for a while, not a problem with the file.
-TRANSIENT = (psycopg.OperationalError, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 # How long a run waits, in all, for a lost database to come back before it stops (seconds).
 RETRY_SECONDS = float(os.environ.get("SINERGI_DB_RETRY_SECONDS", "60"))
 
@@ -67,6 +65,7 @@ def load_files(url: str, landing: Path, files: list[str], pseudonymiser: Pseudon
             outcomes.append(outcome)
             if on_file:
                 on_file(outcome)
+        loader.summarise_new_ranges()
     finally:
         loader.conn.close()
     return outcomes

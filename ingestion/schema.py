@@ -39,7 +39,8 @@ create table if not exists audit.load (
     duplicate_of bigint references audit.load,
     superseded_by bigint references audit.load,
     archived_to text,
-    quality text not null default 'pending' check (quality in ('pending', 'passed', 'warning', 'failed', 'none')),
+    quality text not null default 'pending'
+        check (quality in ('pending', 'passed', 'warning', 'failed', 'none', 'error')),
     loader_version text not null,
     constraint rows_add_up check (status not in ('loaded', 'superseded')
                                   or rows_read = rows_loaded + rows_quarantined)
@@ -51,6 +52,17 @@ do $$ begin
                    where table_schema = 'audit' and table_name = 'load' and column_name = 'moved_at') then
         alter table audit.load add column moved_at timestamptz;
         update audit.load set moved_at = finished_at where archived_to is not null;
+    end if;
+end $$;
+-- Why a batch's checks could not run (quality `error`: re-run by `sinergi check`), or what they left out
+-- (the expectations an empty batch cannot meet). Older ledgers gain the column and the `error` value.
+alter table audit.load add column if not exists quality_reason text;
+do $$ begin
+    if not exists (select 1 from pg_constraint where conrelid = 'audit.load'::regclass
+                   and conname = 'load_quality_check' and pg_get_constraintdef(oid) like '%''error''%') then
+        alter table audit.load drop constraint if exists load_quality_check;
+        alter table audit.load add constraint load_quality_check
+            check (quality in ('pending', 'passed', 'warning', 'failed', 'none', 'error'));
     end if;
 end $$;
 create index if not exists load_sha256 on audit.load (sha256);
@@ -166,7 +178,7 @@ create index if not exists {feed.name}_load on {feed.table} using brin (_load_id
 def _complete(conn, contracts: Contracts) -> bool:
     """Every raw column and the ledger already exist (read from the catalogue, without locks)."""
     wanted = {(f.schema, f.name, c) for f in contracts.feeds.values() for c, _ in raw_columns(f)}
-    wanted |= {("audit", "load", "moved_at"), ("audit", "correction", "note"),
+    wanted |= {("audit", "load", "moved_at"), ("audit", "load", "quality_reason"), ("audit", "correction", "note"),
                ("audit", "expectation_result", "run_id"),
                ("vault", "quarantine_text", "raw_text"), ("vault", "person_for_matching", "nik_serial"),
                ("vault", "person_names", "nama")}

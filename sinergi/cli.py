@@ -77,7 +77,7 @@ def demo(
 
     from rich.markup import escape
 
-    from . import airflow_local, secrets, summary, warehouse
+    from . import airflow_local, demo_keys, summary, warehouse
     from .generator import Options
     url = warehouse.ensure(settings.demo_url(), say=lambda m: console.print(f"[yellow]{m}[/]"))
     warehouse.drop_database(url)  # the demo starts from nothing each time; its own database, never WAREHOUSE_URL's
@@ -88,7 +88,7 @@ def demo(
     _generate(opts, out)
     summary.print_world(out, console)
     env = airflow_local.environment(settings.PROJECT_ROOT / ".local" / "airflow", url, out / "landing")
-    env[settings.ENV_PSEUDONYM_KEY] = secrets.demo_pseudonym_key(console)
+    env[settings.ENV_PSEUDONYM_KEY] = demo_keys.demo_pseudonym_key(console)
     with console.status("[bold]Airflow menjalankan DAG pemuatan (kemenkop, bpjstk, himbara)..."):
         result = airflow_local.run(airflow_local.INGEST_DAGS, env)
     if result.returncode != 0:
@@ -117,22 +117,41 @@ def demo(
 
 
 def _demo_people(url: str, out: Path) -> None:
-    """Demo accounts, the auditors' report for the latest month and the dbt docs; then how to open them."""
+    """Demo accounts, the auditors' report for the latest month and the dbt docs; then how to open them.
+
+    The dashboard serves through `sinergi_web` (NOINHERIT, no row-level-security bypass), as in production:
+    the demo gives that login a password of its own and writes the settings `sinergi serve` reads."""
+    import os
     import secrets as pysecrets
 
-    from . import metrics, report, transform
+    import psycopg
+    from psycopg import sql
+
+    from ingestion import access
+
+    from . import demo_keys, metrics, report, transform
     from .web import users
-    password = pysecrets.token_urlsafe(9)
+    password = pysecrets.token_urlsafe(12)
     accounts = [("analis", "analyst"), ("auditor", "auditor"), ("jatim", "wilayah:35")]
     for name, role in accounts:
         users.add(url, name, password, role)
+    web_password = demo_keys.demo_web_password()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter role {} with login password {}").format(
+            sql.Identifier(access.WEB), sql.Literal(web_password)))
+    settings_file = out / "dasbor.env"
+    lines = [f"WAREHOUSE_URL={demo_keys.login_url(url, access.WEB, web_password)}",
+             f"SINERGI_WEB_SECRET={demo_keys.demo_web_secret()}"]
+    fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("# Dasbor demo: login sinergi_web dan rahasia sesi (dibuat oleh `sinergi demo`).\n" + "\n".join(lines) + "\n")
     latest = metrics.months(url)[-1]
     with console.status(f"[bold]Menyusun laporan kepatuhan {latest} dan dokumentasi dbt..."):
         written = report.write(url, latest, out / "laporan")
         transform.docs(url)
     console.print(f"\nLaporan kepatuhan untuk auditor: [bold]{written.html}[/] dan [bold]{written.pdf}[/]")
-    console.print("Buka dasbor dengan:\n"
-                  f"  [bold]WAREHOUSE_URL={url} .venv/bin/sinergi serve[/]\n"
+    console.print("Buka dasbor (masuk ke basis data sebagai sinergi_web, seperti di produksi) dengan:\n"
+                  f"  [bold].venv/bin/sinergi serve --env-file {settings_file}[/]\n"
                   "lalu buka http://127.0.0.1:8000/ dan masuk sebagai "
                   + ", ".join(f"[bold]{n}[/] ({r})" for n, r in accounts) + f" dengan kata sandi [bold]{password}[/]")
 

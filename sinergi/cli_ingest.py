@@ -14,6 +14,7 @@ from . import fmt, settings
 
 STATUS_ID = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "digantikan", "rejected": "ditolak",
              "held": "ditahan", "skipped": "dilewati"}
+QUALITY_STYLE = {"passed": "green", "warning": "yellow", "failed": "red", "error": "red", "pending": "magenta"}
 STATUS_STYLE = {"loaded": "green", "duplicate": "cyan", "superseded": "blue", "rejected": "red", "held": "yellow",
                 "skipped": "magenta"}
 
@@ -29,11 +30,43 @@ def register(app: typer.Typer, console) -> None:
         """Muat berkas baru dari folder kiriman ke gudang data, dengan buku besar dan karantina."""
         landing = landing or settings.landing_dir()
         outcomes = run_load(landing, sender, checks, console, quiet=as_json)
+        emit_outcomes(outcomes, console, as_json)
+
+    @app.command()
+    def check(
+        as_json: Annotated[bool, typer.Option("--json", help="Satu objek JSON per muatan")] = False,
+        sender: Annotated[Optional[str], typer.Option(help="Hanya satu pengirim: kemenkop, bpjstk, himbara")] = None,
+    ) -> None:
+        """Periksa ulang mutu (Great Expectations) tiap muatan yang belum (pending) atau gagal diperiksa (error)."""
+        from ingestion import pipeline, quality
+        with _connect(console) as conn:  # also brings an older ledger up to date
+            load_ids = quality.unchecked(conn, sender)
+        url = settings.warehouse_url()
+        try:
+            check_with_progress(url, load_ids, console, quiet=as_json)
+        except Exception as exc:  # the database went away midway: what was checked is in the ledger
+            _fail(console, f"pemeriksaan mutu terhenti ({type(exc).__name__}: {exc}); jalankan `sinergi check` lagi")
+        with pipeline.connect(url) as conn:
+            rows = list(quality.verdicts(conn, load_ids).values())
         if as_json:
-            for o in outcomes:
-                typer.echo(json.dumps(o.as_dict(), ensure_ascii=False, default=str))
+            for r in rows:
+                typer.echo(json.dumps(r, ensure_ascii=False, default=str))
+        elif not rows:
+            console.print("Tidak ada muatan yang menunggu pemeriksaan mutu (pending atau error).")
         else:
-            print_outcomes(outcomes, console)
+            table = Table("Muatan", "Berkas", "Mutu", "Alasan", title="Pemeriksaan mutu ulang")
+            for r in rows:
+                table.add_row(str(r["load_id"]), r["file"], _quality(r["quality"]), r["quality_reason"] or "")
+            console.print(table)
+            counts: dict[str, int] = {}
+            for r in rows:
+                counts[r["quality"]] = counts.get(r["quality"], 0) + 1
+            console.print(", ".join(f"{fmt.angka(n)} {q}" for q, n in sorted(counts.items())))
+        if any(r["quality"] == "error" for r in rows):
+            if not as_json:
+                console.print("Muatan bermutu `error` belum diperiksa: lihat alasannya di atas dan langkahnya di "
+                              "docs/runbooks.md, lalu jalankan `sinergi check` lagi.")
+            raise typer.Exit(1)
 
     @app.command()
     def ledger(
@@ -155,21 +188,77 @@ def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bo
     if checks:
         from ingestion import quality
         loaded = [o.load_id for o in outcomes if o.status in ("loaded", "superseded") and not o.recovered]
-        with Progress(TextColumn("[bold]Memeriksa mutu"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, disable=quiet) as bar:
-            task = bar.add_task("", total=len(loaded))
-            quality.check_loads(url, loaded, on_load=lambda *_: bar.update(task, advance=1))
+        try:
+            # Also the batches earlier runs left unchecked (pending) or could not check (error).
+            with pipeline.connect(url) as conn:
+                earlier = sorted(set(quality.unchecked(conn, sender)) - set(loaded))
+            results = check_with_progress(url, loaded + earlier, console, quiet)
+        except Exception as exc:  # the files are loaded whatever happened to their checks: show them
+            emit_outcomes(outcomes, console, quiet)
+            message = (f"pemeriksaan mutu terhenti ({type(exc).__name__}: {exc}); berkas di atas sudah dimuat, "
+                       f"mutunya diperiksa dengan `sinergi check`")
+            if quiet:  # stdout stays JSON
+                typer.echo(f"Gagal: {message}", err=True)
+                raise typer.Exit(2)
+            _fail(console, message)
+        if not quiet and earlier:
+            console.print(f"{fmt.angka(len(earlier))} muatan dari putaran sebelumnya (mutu pending atau error) "
+                          f"diperiksa ulang.")
+        errors = [i for i, q in results.items() if q == "error"]
+        if not quiet and errors:
+            console.print(f"[red]{fmt.angka(len(errors))} muatan gagal diperiksa (mutu error)[/]: `sinergi check` "
+                          f"menampilkan alasannya dan memeriksa ulang setelah penyebabnya diperbaiki "
+                          f"(docs/runbooks.md).")
     return outcomes
 
 
-def print_outcomes(outcomes, console) -> None:
+def check_with_progress(url: str, load_ids: list[int], console, quiet: bool = False) -> dict[int, str]:
+    """Run the expectation suites on these batches with a progress bar; load id -> quality."""
+    from ingestion import quality
+    if not load_ids:
+        return {}
+    with Progress(TextColumn("[bold]Memeriksa mutu"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, disable=quiet) as bar:
+        task = bar.add_task("", total=len(load_ids))
+        return quality.check_loads(url, load_ids, on_load=lambda load_id, verdict: bar.update(
+            task, advance=1, description=f"muatan {load_id}: {verdict}"))
+
+
+def emit_outcomes(outcomes, console, as_json: bool) -> None:
+    """The outcomes as a table, or one JSON object per file with its batch's quality from the ledger."""
+    verdicts = _verdicts([o.load_id for o in outcomes if o.load_id is not None])
+    if not as_json:
+        print_outcomes(outcomes, console, verdicts)
+        return
+    for o in outcomes:
+        v = verdicts.get(o.load_id, {})
+        typer.echo(json.dumps({**o.as_dict(), "quality": v.get("quality"), "quality_reason": v.get("quality_reason")},
+                              ensure_ascii=False, default=str))
+
+
+def _verdicts(load_ids: list[int]) -> dict[int, dict]:
+    """load id -> the ledger's quality; empty when the ledger cannot be read (the outcomes still print)."""
+    if not load_ids:
+        return {}
+    from ingestion import pipeline, quality
+    try:
+        with pipeline.connect(settings.warehouse_url()) as conn:
+            return quality.verdicts(conn, load_ids)
+    except Exception:
+        return {}
+
+
+def print_outcomes(outcomes, console, verdicts: dict[int, dict] | None = None) -> None:
     if not outcomes:
         console.print("Tidak ada berkas baru di folder kiriman.")
         return
-    table = Table("Berkas", "Status", "Dibaca", "Dimuat", "Karantina", "Alasan", title="Hasil pemuatan")
+    verdicts = verdicts or {}
+    table = Table("Berkas", "Status", "Dibaca", "Dimuat", "Karantina", "Mutu", "Alasan", title="Hasil pemuatan")
     for o in outcomes:
+        v = verdicts.get(o.load_id, {})
         table.add_row(o.file, _status(o.status), fmt.angka(o.rows_read), fmt.angka(o.rows_loaded),
-                      fmt.angka(o.rows_quarantined), o.reason or "")
+                      fmt.angka(o.rows_quarantined), _quality(v.get("quality")),
+                      o.reason or v.get("quality_reason") or "")
     console.print(table)
     counts = {}
     for o in outcomes:
@@ -200,6 +289,11 @@ def print_ledger_summary(url: str, console) -> None:
 
 def _status(status: str) -> str:
     return f"[{STATUS_STYLE[status]}]{STATUS_ID[status]}[/]"
+
+
+def _quality(quality: str | None) -> str:
+    style = QUALITY_STYLE.get(quality or "")
+    return f"[{style}]{quality}[/]" if style else (quality or "")
 
 
 def _connect(console):

@@ -1,4 +1,4 @@
-"""Commands for the people who read the warehouse: `serve`, `user`, `report`, `docs`."""
+"""Commands for the people who read the warehouse: `serve`, `init-env`, `user`, `report`, `docs`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,13 +14,43 @@ def register(app: typer.Typer, console) -> None:
     def serve(
         host: Annotated[str, typer.Option(help="Alamat yang didengarkan")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port")] = 8000,
+        env_file: Annotated[Path | None, typer.Option(
+            "--env-file", help="Baca WAREHOUSE_URL, SINERGI_WEB_SECRET, dll. dari berkas NAMA=nilai ini")] = None,
     ) -> None:
         """Jalankan dasbor untuk analis (masuk dengan akun dari `sinergi user add`)."""
+        import os
+
         import uvicorn
 
+        from . import envfile
         from .web.app import create_app
+        from .web.db import UnsafeSetup
+        if env_file:
+            os.environ.update(envfile.read(env_file))
+        try:
+            web = create_app(settings.warehouse_url())
+        except UnsafeSetup as exc:
+            console.print(f"[red]Dasbor tidak dijalankan:[/] {exc}", highlight=False, markup=False)
+            raise typer.Exit(1) from None
         console.print(f"Dasbor Sinergi di [bold]http://{host}:{port}/[/] (hentikan dengan Ctrl+C).")
-        uvicorn.run(create_app(settings.warehouse_url()), host=host, port=port, log_level="warning")
+        # Client addresses (login throttling, access log) come from X-Forwarded-For only when the proxy is
+        # this machine (uvicorn's default: forwarded_allow_ips=127.0.0.1).
+        uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False, date_header=False)
+
+    @app.command("init-env")
+    def init_env(
+        out: Annotated[Path, typer.Option(help="Berkas yang ditulis")] = Path(".env"),
+        force: Annotated[bool, typer.Option(help="Timpa berkas yang ada (semua rahasia berganti)")] = False,
+    ) -> None:
+        """Tulis .env untuk docker compose dari .env.example, dengan setiap rahasia dibuat acak."""
+        from . import envfile
+        try:
+            filled = envfile.write(out, force=force)
+        except FileExistsError as exc:
+            console.print(f"[red]{exc}[/]", highlight=False)
+            raise typer.Exit(1) from None
+        console.print(f"{out} ditulis (hanya pemiliknya yang bisa membaca) dengan {len(filled)} rahasia acak: "
+                      f"{', '.join(filled)}. Simpan salinannya di tempat aman.")
 
     user_app = typer.Typer(help="Akun dasbor, masing-masing dipetakan ke satu peran basis data.", no_args_is_help=True)
     app.add_typer(user_app, name="user")
@@ -33,13 +63,34 @@ def register(app: typer.Typer, console) -> None:
             prompt=True, hide_input=True, confirmation_prompt=True, envvar="SINERGI_USER_PASSWORD",
             help="Kata sandi (ditanyakan bila tidak diberikan)")],
     ) -> None:
-        """Buat atau perbarui akun dasbor."""
+        """Buat atau perbarui akun dasbor (kata sandi atau peran baru mengakhiri sesinya yang terbuka)."""
         from .web import users
         try:
             who = users.add(settings.warehouse_url(), username, password, role)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         console.print(f"Akun [bold]{who.username}[/] memakai peran basis data [bold]{who.role}[/] ({who.kind}).")
+
+    @user_app.command("remove")
+    def user_remove(username: Annotated[str, typer.Argument(help="Nama pengguna")]) -> None:
+        """Hapus akun dasbor; sesinya yang masih terbuka berakhir saat itu juga."""
+        from .web import users
+        if not users.remove(settings.warehouse_url(), username):
+            console.print(f"[red]Tidak ada akun {username}.[/]", highlight=False)
+            raise typer.Exit(1)
+        console.print(f"Akun [bold]{username}[/] dihapus; sesinya berakhir.", highlight=False)
+
+    @user_app.command("list")
+    def user_list() -> None:
+        """Daftar akun dasbor, perannya dan sesinya yang terbuka (juga menyiapkan tabel akses)."""
+        from rich.table import Table
+
+        from .web import users
+        table = Table("Pengguna", "Peran basis data", "Diubah", "Sesi terbuka", "Terakhir aktif")
+        for u in users.listed(settings.warehouse_url()):
+            table.add_row(u["username"], u["role"], f"{u['changed_at']:%Y-%m-%d %H:%M}", str(u["sessions"]),
+                          f"{u['last_seen']:%Y-%m-%d %H:%M}" if u["last_seen"] else "–")
+        console.print(table)
 
     @app.command()
     def report(

@@ -29,6 +29,12 @@ def register(app: typer.Typer, console) -> None:
         with console.status("[bold]dbt membangun gudang data..."):
             try:
                 build_id = transform.build(url, include_unchecked=include_unchecked, quiet=True)
+            except transform.BuildFailed as exc:
+                # What failed, what it skipped and which metrics are stale, rather than dbt's log.
+                console.print(str(exc), markup=False)
+                console.print("[red]Gagal:[/] build tidak tuntas; metrik di atas tidak diperbarui. Perbaiki "
+                              "model atau data yang gagal, lalu jalankan `sinergi build` lagi.")
+                raise typer.Exit(1) from None
             except transform.DbtFailed as exc:
                 console.print(str(exc), markup=False)
                 console.print("[red]Gagal:[/] dbt build gagal (lihat di atas). Perbaiki model atau data, "

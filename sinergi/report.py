@@ -6,9 +6,9 @@ clock time, so the same warehouse gives the same report byte for byte.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 
 from ingestion import access
 
-from . import fmt, metrics
+from . import fmt, metrics, spreadsheet
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 SHOWN_ENTITIES = 25  # per metric in the document; the CSV beside it lists them all
@@ -155,11 +155,10 @@ def write(url: str, bulan: str, out_dir: Path, role: str = access.AUDITOR) -> Re
         if m["count"]:
             continue
         path = out_dir / f"entitas_gagal_{bulan}_{m['metric']}.csv"
-        with path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(["metric", "entity", "regency_code", *(["nama"] if data["names"] else [])])
-            for e in m["failing"]:
-                writer.writerow([e["metric"], e["entity"], e["regency_code"] or "", *([e.get("nama") or ""] if data["names"] else [])])
+        # Formula-safe (a name such as =HYPERLINK(...) stays text); names make it the auditor's only.
+        spreadsheet.write_csv(path, ["metric", "entity", "regency_code", *(["nama"] if data["names"] else [])],
+                              ([e["metric"], e["entity"], e["regency_code"], *([e.get("nama")] if data["names"] else [])]
+                               for e in m["failing"]), private=data["names"])
         m["csv"] = path.name
         entity_files.append(path)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
@@ -168,5 +167,35 @@ def write(url: str, bulan: str, out_dir: Path, role: str = access.AUDITOR) -> Re
     html_path = out_dir / f"laporan_kepatuhan_{bulan}.html"
     html_path.write_text(html, encoding="utf-8")
     pdf_path = html_path.with_suffix(".pdf")
-    HTML(string=html, base_url=str(out_dir)).write_pdf(pdf_path)
+    HTML(string=html, base_url=str(out_dir), url_fetcher=fetcher()).write_pdf(pdf_path)
+    if data["names"]:  # names behind tokens: readable by the auditor who made it only
+        for path in (html_path, pdf_path):
+            path.chmod(0o600)
     return Report(html_path, pdf_path, entity_files)
+
+
+def fetcher():
+    """WeasyPrint's URL fetcher for the report: only the report's own files (report_templates/) and inline
+    `data:` URLs. Anything else a name or a template might carry (http:, https:, ftp:, file: elsewhere on
+    the disk) is refused, so rendering never reaches the network or reads another file."""
+    from weasyprint.urls import URLFetcher
+
+    class ReportFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            allowed_url(url)
+            return super().fetch(url, headers)
+
+    return ReportFetcher(allowed_protocols=("file", "data"), allow_redirects=False, timeout=5)
+
+
+def allowed_url(url: str) -> str:
+    """The URL if the report may read it; ValueError otherwise."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "data":
+        return url
+    if scheme == "file" and parts.netloc in ("", "localhost"):
+        path = Path(unquote(parts.path)).resolve()
+        if path.is_relative_to(TEMPLATES.resolve()):
+            return url
+    raise ValueError(f"laporan tidak mengambil {url[:100]!r}: hanya berkas templat laporan sendiri")

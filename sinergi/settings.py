@@ -33,6 +33,12 @@ def landing_dir() -> Path:
     return Path(os.environ.get(ENV_LANDING_DIR, DEFAULT_LANDING_DIR))
 
 
+def landing_poke_seconds() -> float:
+    """How often Airflow's triggerer looks for new files in the landing folder (and how long a new file
+    must stay unchanged before a load starts)."""
+    return float(os.environ.get("SINERGI_LANDING_POKE_SECONDS", "30"))
+
+
 def gx_dir() -> Path:
     """Great Expectations' runtime project (stores, results, Data Docs): outside version control."""
     return Path(os.environ.get(ENV_GX_DIR, PROJECT_ROOT / ".local" / "gx"))

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from functools import lru_cache
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,15 @@ class DbtFailed(RuntimeError):
     """dbt exited with an error; the message ends with the tail of its output."""
 
 
+class BuildFailed(DbtFailed):
+    """`dbt build` ran but some of it failed: the message says, in Bahasa, what failed, what was skipped
+    and which metrics are therefore stale and why (read from dbt's run_results.json)."""
+
+    def __init__(self, report: "BuildReport"):
+        super().__init__(report.text())
+        self.report = report
+
+
 @lru_cache(maxsize=1)
 def _own_target_dir() -> Path:
     # One target (and log) folder per process: two dbt runs sharing one would overwrite each other's
@@ -91,18 +101,187 @@ def dbt(args: list[str], url: str | None = None, variables: dict | None = None,
 
 
 def build(url: str | None = None, include_unchecked: bool = False, quiet: bool = False,
-          select: list[str] | None = None, with_tests: bool = True) -> str:
+          select: list[str] | None = None, with_tests: bool = True, build_id: str | None = None) -> str:
     """`dbt build` (seeds, models and their tests); returns the build id recorded with the published
-    metrics. `with_tests=False` builds seeds and models only (the tests that compare with the truth use
-    it where the dbt tests already ran on the same code)."""
-    build_id = new_build_id()
+    metrics (a new one unless given: the warehouse DAG passes its run id). `with_tests=False` builds seeds
+    and models only (the tests that compare with the truth use it where the dbt tests already ran on the
+    same code)."""
+    build_id = build_id or new_build_id()
     variables = {"build_id": build_id, "code_version": code_version(), "include_unchecked": include_unchecked}
     access.ensure(url or settings.warehouse_url())  # dbt connects as the transformer role
     args = ["build"] + (["--select", *select] if select else [])
     if not with_tests:
         args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
-    dbt(args, url, variables, quiet=quiet)
+    target = _own_target_dir()
+    (target / "run_results.json").unlink(missing_ok=True)  # a failure must not be read from an earlier run
+    try:
+        dbt(args, url, variables, target_dir=target, quiet=quiet)
+    except DbtFailed:
+        report = read_report(target)
+        if report is None or not report.failures:
+            raise  # dbt stopped before running anything (the project does not compile, no connection)
+        raise BuildFailed(report) from None
     return build_id
+
+
+def node_results(target_dir: Path | None = None) -> dict:
+    """Every node of the last build in this process, one line each (`<kind> <name>: <status> (<s> s)`),
+    and the count per status: what the warehouse DAG logs so each model and test stays visible."""
+    try:
+        results = json.loads(((target_dir or _own_target_dir()) / "run_results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"lines": ["dbt tidak menulis hasil (lihat log di atas)"], "counts": {}}
+    lines, counts = [], {}
+    for r in sorted(results["results"], key=lambda r: r["unique_id"]):
+        kind, _, name = r["unique_id"].split(".", 2)
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+        lines.append(f"{kind} {name.split('.', 1)[-1]}: {r['status']} ({r.get('execution_time') or 0:.1f} s)")
+    return {"lines": lines, "counts": counts}
+
+
+# --- what a failed build leaves stale ---------------------------------------------------------------
+
+# The marts each published metric is computed from (fct_metric_entities reads them; the Q1 quarantine
+# counts come from the ledger). tests/test_build_isolation.py checks this against fct_metric_entities.sql.
+METRIC_MARTS = {
+    "K1": ("fct_cooperative_coverage",),
+    "K2": ("fct_officer_coverage",),
+    "K3": ("fct_licensing_compliance",),
+    "K4": ("fct_kur_coverage",),
+    "K5": ("fct_kur_coverage",),
+    "K6": ("fct_umkm_coverage",),
+    "K7": ("fct_contribution_compliance",),
+    "K8": ("fct_contribution_compliance",),
+    "K9": ("fct_claims_paid",),
+    "K9_rupiah": ("fct_claims_paid",),
+    "Q1": ("fct_cooperative_coverage", "fct_officer_coverage", "fct_kur_coverage", "stg_audit__quarantined_rows"),
+}
+# Every metric reaches the warehouse's readers through these: when one is not rebuilt, no figure is.
+PUBLISHING = ("fct_metric_entities", "fct_metrics", "fct_metrics_published")
+_FAILED = {"error", "fail", "runtime error"}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed node: a model or seed that did not build, or a test that failed or could not run."""
+    kind: str                      # model | seed | test | unit_test | ...
+    name: str
+    on: tuple[str, ...]            # the models it concerns (the model itself, or those a test checks)
+    detail: str
+
+    def text(self) -> str:
+        kinds = {"model": "model", "seed": "seed", "snapshot": "snapshot", "test": "uji", "unit_test": "uji unit"}
+        where = f" pada {', '.join(self.on)}" if self.kind in ("test", "unit_test") and self.on else ""
+        return f"{kinds.get(self.kind, self.kind)} {self.name}{where}: {self.detail}"
+
+
+@dataclass
+class BuildReport:
+    """What a `dbt build` left undone, from its run_results.json and manifest.json."""
+    failures: list[Failure]
+    skipped: list[str]                                   # models and seeds not built
+    rebuilt: int = 0                                     # models and seeds built
+    stale: dict[str, str] = field(default_factory=dict)  # metric -> why, citing failures as [n]
+    log: Path | None = None
+
+    def text(self) -> str:
+        from .metrics import NAMES
+        lines = [f"dbt build tidak tuntas: {len(self.failures)} kegagalan, {len(self.skipped)} model dilewati "
+                 f"karena bergantung pada yang gagal, {self.rebuilt} model dan seed lain tetap dibangun ulang.",
+                 "Yang gagal:"]
+        lines += [f"  [{i}] {f.text()}" for i, f in enumerate(self.failures, 1)]
+        if self.skipped:
+            lines.append(f"Dilewati: {', '.join(self.skipped)}.")
+        if self.stale:
+            lines.append("Metrik yang tidak diperbarui oleh build ini (angka di gudang data masih dari build "
+                         "sebelumnya, atau belum ada):")
+            lines += [f"  - {m} {NAMES.get(m, '')}: {why}" for m, why in self.stale.items()]
+        else:
+            lines.append("Semua metrik tetap diperbarui.")
+        if self.log:
+            lines.append(f"Log dbt lengkap: {self.log}")
+        return "\n".join(lines)
+
+
+def read_report(target_dir: Path) -> BuildReport | None:
+    """The report of the build whose output is in target_dir, or None when dbt wrote no results."""
+    try:
+        results = json.loads((target_dir / "run_results.json").read_text(encoding="utf-8"))
+        manifest_ = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    report = build_report(results, manifest_)
+    log = target_dir / "dbt.log"
+    report.log = log if log.exists() else None
+    return report
+
+
+def build_report(results: dict, manifest_: dict) -> BuildReport:
+    """Which nodes failed, which were skipped, and each stale metric with the failures behind it.
+
+    A metric is stale when a failure concerns its marts or anything they are built from (its inputs
+    failed), or when a model every metric is published through was not rebuilt (its own marts were
+    rebuilt, but the figures were not published)."""
+    nodes = {**manifest_.get("nodes", {}), **manifest_.get("unit_tests", {})}
+    parents = manifest_.get("parent_map", {})
+    name = lambda uid: nodes.get(uid, {}).get("name", uid.split(".")[-1])  # noqa: E731
+    by_name = {n["name"]: uid for uid, n in manifest_.get("nodes", {}).items() if n.get("resource_type") == "model"}
+
+    failures, skipped, not_built, rebuilt = [], [], set(), 0
+    for r in results.get("results", []):
+        uid, status = r["unique_id"], r["status"]
+        kind = uid.split(".")[0]
+        if kind in ("model", "seed", "snapshot"):
+            rebuilt += status == "success"
+            if status == "skipped":
+                skipped.append(name(uid))
+                not_built.add(uid)
+        if status not in _FAILED:
+            continue
+        node = nodes.get(uid, {})
+        if kind in ("model", "seed", "snapshot"):
+            on, detail = (uid,), _first_line(r.get("message")) or "gagal dibangun"
+            not_built.add(uid)
+        else:
+            attached = node.get("attached_node") or (node.get("tested_node_unique_id") if kind == "unit_test" else None)
+            if not attached and kind == "unit_test" and node.get("model") in by_name:
+                attached = by_name[node["model"]]
+            on = (attached,) if attached else tuple(p for p in node.get("depends_on", {}).get("nodes", [])
+                                                   if p.split(".")[0] in ("model", "seed", "snapshot"))
+            failing = r.get("failures")
+            detail = (f"{failing} baris melanggar" if status == "fail" and failing is not None
+                      else _first_line(r.get("message")) or "gagal dijalankan")
+        failures.append((Failure(kind, name(uid), tuple(name(o) for o in on), detail), set(on)))
+
+    def lineage(uids) -> set[str]:
+        seen, todo = set(), list(uids)
+        while todo:
+            uid = todo.pop()
+            if uid not in seen:
+                seen.add(uid)
+                todo += parents.get(uid, [])
+        return seen
+
+    def cite(which) -> str:
+        return ", ".join(f"[{i}]" for i, (f, on) in enumerate(failures, 1) if which(f, on))
+
+    publishing = {by_name[m] for m in PUBLISHING if m in by_name}
+    unpublished = [m for m in PUBLISHING if by_name.get(m) in not_built]
+    stale = {}
+    for metric, marts in METRIC_MARTS.items():
+        inputs = lineage(by_name[m] for m in marts if m in by_name)
+        if any(on & inputs for _, on in failures):
+            stale[metric] = f"masukannya gagal {cite(lambda f, on: on & inputs)}"
+        elif unpublished:
+            stale[metric] = (f"{', '.join(marts)} dibangun ulang, tetapi tidak diterbitkan: {', '.join(unpublished)} "
+                             f"dilewati karena kegagalan di masukan metrik lain {cite(lambda f, on: True)}")
+        elif any(on & publishing for _, on in failures):
+            stale[metric] = f"angkanya dihitung ulang, tetapi ujinya gagal {cite(lambda f, on: on & publishing)}"
+    return BuildReport([f for f, _ in failures], skipped, rebuilt, stale)
+
+
+def _first_line(message: str | None) -> str:
+    return (message or "").strip().splitlines()[0][:300] if (message or "").strip() else ""
 
 
 def docs(url: str | None = None) -> Path:

@@ -11,7 +11,7 @@ from ingestion import access
 
 PROVINCE = "35"  # Jawa Timur: a seed-world province with rows in every mart
 # Marts that hold no regional rows (reference lists and the ledger's delivery records).
-NOT_REGIONAL = {"dim_bank", "dim_month", "dim_programme", "fct_deliveries", "fct_quarantine_reasons",
+NOT_REGIONAL = {"dim_bank", "dim_month", "fct_month_status", "dim_programme", "fct_deliveries", "fct_quarantine_reasons",
                 "fct_expectation_results"}
 
 

@@ -21,6 +21,10 @@ SERVICES: dict = COMPOSE["services"]
 AIRFLOW_COMMON: dict = COMPOSE["x-airflow-common"]
 AIRFLOW_SERVICES = {name: svc for name, svc in SERVICES.items() if name.startswith("airflow-")}
 INIT_SQL = ROOT / "deploy" / "postgres-init" / "01-databases.sql"
+DOCKERFILE = ROOT / AIRFLOW_COMMON["build"]["context"] / AIRFLOW_COMMON["build"]["dockerfile"]
+DOCKERIGNORE = DOCKERFILE.with_name(DOCKERFILE.name + ".dockerignore")
+# Services run once to completion (others wait for them with service_completed_successfully).
+ONE_SHOT = {name for name, svc in SERVICES.items() if svc.get("restart") == "no"}
 WAREHOUSE_CONN_ENV = "AIRFLOW_CONN_" + settings.WAREHOUSE_CONN_ID.upper()
 
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error} or $VAR; "$$" is an escaped "$".
@@ -104,6 +108,21 @@ def is_bind_mount(host: str) -> bool:
     return host.startswith((".", "/", "~", "$"))
 
 
+def dockerfile_copies() -> dict[str, str]:
+    """The image's project files: repository path -> path in the image, from the Dockerfile's COPY lines."""
+    copies = {}
+    for line in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("COPY "):
+            *sources, target = [w for w in line.split()[1:] if not w.startswith("--")]
+            for source in sources:
+                copies[source.rstrip("/")] = (target + Path(source).name) if target.endswith("/") else target
+    return copies
+
+
+# Where the image holds the project: PYTHONPATH of the Airflow services.
+IMAGE_ROOT = env_of(AIRFLOW_COMMON)["PYTHONPATH"]
+
+
 # --- PostgreSQL and Redis -------------------------------------------------------------------
 
 def test_postgres_16_with_healthcheck_and_named_data_volume():
@@ -165,29 +184,65 @@ def test_airflow_image_matches_requirements():
 
 
 # --- Project code, settings and mounts ---------------------------------------------------------
+# The code is in the image (with dbt's manifest parsed at build time); only data is mounted.
+
+PROJECT_DIRS = ("dags", "dbt_project", "expectations", "ingestion", "sinergi")
+
+
+def test_image_holds_the_project_at_pythonpath():
+    copies = dockerfile_copies()
+    for folder in PROJECT_DIRS:
+        assert copies.get(folder) == f"{IMAGE_ROOT}/{folder}", f"the Dockerfile does not copy {folder}/ to {IMAGE_ROOT}"
+    assert re.search(rf"^ENV PYTHONPATH={re.escape(IMAGE_ROOT)}\b", DOCKERFILE.read_text(encoding="utf-8"), re.M)
+
+
+def test_image_parses_the_dbt_project_at_build_time():
+    """DAG parsing and the build task rely on dbt_project/target/manifest.json (and dbt's partial-parse file)."""
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    run = [line for line in text.splitlines() if line.startswith("RUN ") and "dbt parse" in line]
+    assert len(run) == 1 and f"cd {IMAGE_ROOT}/dbt_project" in run[0]
+    assert "--target-path target" in run[0]
+    assert "test -s target/manifest.json" in run[0] and "test -s target/partial_parse.msgpack" in run[0]
+    # Parsed after the project is copied, so the manifest is newer than every file it is parsed from.
+    assert text.index(run[0]) > max(text.index(f"{IMAGE_ROOT}/{folder}") for folder in PROJECT_DIRS)
+    # dbt keeps the partial-parse state only for the same connection settings (the password aside): the
+    # parse uses those the build will, derived from the deployment's WAREHOUSE_URL.
+    from sinergi import transform
+    runtime = transform.connection_env(interpolate(env_of(AIRFLOW_COMMON)[settings.ENV_WAREHOUSE_URL]))
+    runtime.pop("SINERGI_DBT_PASSWORD")
+    assert dict(re.findall(r"\b(SINERGI_DBT_\w+)=(\S+)", run[0])) == runtime
+
+
+def test_build_context_holds_the_project_and_no_local_state():
+    rules = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert rules[0] == "*", "the build context lists what it includes"
+    included = {rule[1:] for rule in rules if rule.startswith("!")}
+    assert set(dockerfile_copies()) <= included
+    assert not included & {".env", ".venv", ".local", "landing"}
+    assert {"dbt_project/target", "**/__pycache__"} <= set(rules)
+
+
+@pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES) + ["sinergi-web"])
+def test_code_comes_from_the_image_not_the_host(name):
+    service = SERVICES[name]
+    assert service["image"] == AIRFLOW_COMMON["image"]
+    assert env_of(service)["PYTHONPATH"] == IMAGE_ROOT
+    for host, container in volumes_of(service):
+        assert not container.startswith(IMAGE_ROOT), f"{name} mounts {host} over the image's code"
+
 
 @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
 def test_dags_folder_is_the_repo_dags_dir(name):
-    service = AIRFLOW_SERVICES[name]
-    dags_folder = env_of(service)["AIRFLOW__CORE__DAGS_FOLDER"]
-    mounts = {container: host for host, container in volumes_of(service)}
-    assert dags_folder.startswith("/") and dags_folder in mounts
-    assert mounts[dags_folder] == "./" + settings.DAGS_DIR.relative_to(ROOT).as_posix()
-
-
-@pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
-def test_project_packages_importable_from_pythonpath(name):
-    service = AIRFLOW_SERVICES[name]
-    pythonpath = env_of(service)["PYTHONPATH"]
-    mounts = {container: host for host, container in volumes_of(service)}
-    for package in (Path(settings.__file__).parent, ROOT / "ingestion"):
-        assert mounts.get(f"{pythonpath}/{package.name}") == "./" + package.relative_to(ROOT).as_posix()
+    dags_folder = env_of(AIRFLOW_SERVICES[name])["AIRFLOW__CORE__DAGS_FOLDER"]
+    assert dags_folder == f"{IMAGE_ROOT}/{settings.DAGS_DIR.relative_to(ROOT).as_posix()}"
 
 
 @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
 def test_settings_env_vars_and_warehouse_connection_are_set(name):
     env = env_of(AIRFLOW_SERVICES[name])
-    for variable in (settings.ENV_WAREHOUSE_URL, settings.ENV_LANDING_DIR, settings.ENV_PSEUDONYM_KEY, WAREHOUSE_CONN_ENV):
+    for variable in (settings.ENV_WAREHOUSE_URL, settings.ENV_LANDING_DIR, settings.ENV_PSEUDONYM_KEY,
+                     settings.ENV_GX_DIR, WAREHOUSE_CONN_ENV):
         assert env.get(variable), f"{variable} not set on {name}"
     url = urlsplit(interpolate(env[settings.ENV_WAREHOUSE_URL]))
     conn = urlsplit(interpolate(env[WAREHOUSE_CONN_ENV]))
@@ -207,13 +262,73 @@ def test_landing_volume_is_the_landing_dir(name):
 
 
 def test_repo_host_paths_exist():
-    checked = set()
     for name, service in SERVICES.items():
         for host, _ in volumes_of(service):
             if host.startswith("./"):
-                assert (ROOT / host).is_dir(), f"{name}: {host} is not a directory of the repo"
-                checked.add(host)
-    assert {"./dags", "./dbt_project", "./expectations", "./ingestion", "./sinergi"} <= checked
+                assert (ROOT / host).exists(), f"{name}: {host} is not in the repo"
+    for source in dockerfile_copies():
+        assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which is not in the repo"
+
+
+@pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES) + ["sinergi-web"])
+def test_great_expectations_and_dbt_docs_on_named_volumes(name):
+    """What the tasks write (GX stores, results, Data Docs; dbt docs) survives restarts and reaches the dashboard."""
+    service = SERVICES[name]
+    mounts = {container: host for host, container in volumes_of(service)}
+    for variable in (settings.ENV_GX_DIR, "SINERGI_DBT_DOCS_DIR"):
+        path = env_of(service).get(variable)
+        assert path and path.startswith("/"), f"{variable} not set on {name}"
+        assert mounts.get(path) in COMPOSE["volumes"], f"{name}: {variable}={path} is not a named volume"
+        readonly = any(v.endswith(f":{path}:ro") for v in service["volumes"] if isinstance(v, str))
+        assert readonly == (name == "sinergi-web"), f"{name}: {path} read-only is {readonly}"
+
+
+# --- Health and ports -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - ONE_SHOT))
+def test_every_service_has_a_cheap_healthcheck(name):
+    """Each long-running service says when it is up; no check imports all of Airflow (`airflow jobs check`,
+    `celery inspect` took 27 s on 2 busy cores against a 10 s timeout): HTTP, pg_isready, redis-cli or
+    deploy/healthcheck.py (tests/test_deployment_runs.py runs each against the running service)."""
+    check = SERVICES[name].get("healthcheck")
+    assert check and not check.get("disable"), f"{name} has no healthcheck"
+    test = check["test"]
+    assert test[0] in ("CMD", "CMD-SHELL")
+    words = " ".join(test[1:])
+    assert not re.search(r"\bairflow\b|\bcelery\b.*\binspect\b", words.replace("airflow-", "")), words
+    script = re.search(r"\s(/\S+\.py)\b", words)
+    if script:
+        copies = {target: source for source, target in dockerfile_copies().items()}
+        assert script[1] in copies and (ROOT / copies[script[1]]).is_file(), f"{script[1]} is not in the image"
+    timeout = int(re.fullmatch(r"(\d+)s", check["timeout"])[1])
+    assert 5 <= timeout <= 30 and re.fullmatch(r"\d+s", check["interval"]) and check["retries"] >= 3
+
+
+@pytest.mark.parametrize("name", sorted(ONE_SHOT))
+def test_one_shot_services_gate_the_others(name):
+    waiting = [other for other, svc in SERVICES.items()
+               if ((svc.get("depends_on") or {}).get(name) or {}).get("condition") == "service_completed_successfully"]
+    assert waiting, f"{name} runs once but nothing waits for it"
+
+
+def test_published_ports_bind_to_loopback_unless_configured():
+    published = {name: svc["ports"] for name, svc in SERVICES.items() if svc.get("ports")}
+    assert set(published) == {"airflow-api-server", "sinergi-web"}
+    for name, ports in published.items():
+        for port in ports:
+            assert isinstance(port, str) and port.count(":") >= 2, f"{name}: {port} binds every host address"
+            for env in ({}, ENV_EXAMPLE):
+                address = interpolate(port, env).rsplit(":", 2)[0]
+                assert address == "127.0.0.1", f"{name}: {port} -> {address} with {'.env.example' if env else 'no .env'}"
+
+
+def test_api_server_does_not_print_credentials():
+    """FAB auth manager: accounts live in the metadata database (airflow-init creates the admin from .env).
+    Airflow's SimpleAuthManager would print generated passwords to the api-server's log."""
+    common = env_of(AIRFLOW_COMMON)
+    assert common["AIRFLOW__CORE__AUTH_MANAGER"].endswith(".FabAuthManager")
+    assert "SIMPLE_AUTH_MANAGER" not in " ".join(common)
+    assert "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS" not in common
 
 
 # --- Databases ----------------------------------------------------------------------------------
@@ -262,11 +377,11 @@ def test_dashboard_service_reads_as_the_noinherit_web_login():
     assert url.path == urlsplit(interpolate(env_of(AIRFLOW_COMMON)[settings.ENV_WAREHOUSE_URL])).path
     assert re.search(rf"CREATE ROLE {access.WEB} LOGIN NOINHERIT PASSWORD", INIT_SQL.read_text(encoding="utf-8"))
     assert env["SINERGI_WEB_SECRET"]
-    mounts = {container: host for host, container in volumes_of(web)}
-    for package in ("sinergi", "ingestion"):
-        assert mounts.get(f"{env['PYTHONPATH']}/{package}") == f"./{package}"
-    assert (ROOT / "sinergi" / "__main__.py").is_file()
+    assert env["PYTHONPATH"] == IMAGE_ROOT and (ROOT / "sinergi" / "__main__.py").is_file()
     assert web["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # airflow-init makes the warehouse's roles and the dashboard's account tables it refuses to start without.
+    assert web["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert "users.ensure_tables(settings.warehouse_url())" in command_of(SERVICES["airflow-init"])
 
 
 # --- Secrets and .env -----------------------------------------------------------------------------

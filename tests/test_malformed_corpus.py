@@ -80,33 +80,33 @@ def corpus(clean_world, tmp_path_factory, new_db, gx_dir):
         19: (_field(rows[16], 2, rows[16].split(";")[2].replace("A", "AA", 1)), "loaded"),  # name spelt differently
     }
     body = [header] + [line for line, _ in broken.values()] + rows[17:30]
-    expect["rows"] = c.write(f"{BRANCH}/K1301_peserta_203001.csv", ("\n".join(body) + "\n").encode())
+    expect["rows"] = c.write(f"{BRANCH}/K1301_peserta_202501.csv", ("\n".join(body) + "\n").encode())
     expect["row_lines"] = {line: what for line, (_, what) in broken.items()}
     expect["row_old"] = (old, current)
 
     # --- whole-file problems --------------------------------------------------------------------
     files = expect["files"] = {}
-    files[c.write(f"{ODS}/koperasi_20300101.csv", kop_text.encode())] = ("loaded", None)
-    files[c.write(f"{ODS}/koperasi_20300102.csv", kop_text.encode()[:-40])] = ("rejected", "file_truncated")
-    files[c.write(f"{ODS}/koperasi_20300103.csv", b"")] = ("rejected", "file_empty")
-    files[c.write(f"{ODS}/koperasi_20300104.csv", ("\ufeff" + kop_text).encode())] = ("loaded", "bom")
-    files[c.write(f"{ODS}/koperasi_20300105.csv", kop_text.replace("\n", "\r\n").encode())] = ("loaded", "crlf")
+    files[c.write(f"{ODS}/koperasi_20250101.csv", kop_text.encode())] = ("loaded", None)
+    files[c.write(f"{ODS}/koperasi_20250102.csv", kop_text.encode()[:-40])] = ("rejected", "file_truncated")
+    files[c.write(f"{ODS}/koperasi_20250103.csv", b"")] = ("rejected", "file_empty")
+    files[c.write(f"{ODS}/koperasi_20250104.csv", ("\ufeff" + kop_text).encode())] = ("loaded", "bom")
+    files[c.write(f"{ODS}/koperasi_20250105.csv", kop_text.replace("\n", "\r\n").encode())] = ("loaded", "crlf")
     cafe = kop_text.replace("Jl. ", "Jl. Café ", 1)
-    files[c.write(f"{ODS}/koperasi_20300106.csv", cafe.encode("cp1252"))] = ("loaded", "encoding_wrong")
+    files[c.write(f"{ODS}/koperasi_20250106.csv", cafe.encode("cp1252"))] = ("loaded", "encoding_wrong")
     added = "\n".join(line + ',"x"' for line in kop) + "\n"
-    files[c.write(f"{ODS}/koperasi_20300107.csv", added.encode())] = ("loaded", "column_added")
+    files[c.write(f"{ODS}/koperasi_20250107.csv", added.encode())] = ("loaded", "column_added")
     renamed = kop_text.replace('"nama_koperasi"', '"NAMA  KOPERASI"', 1)
-    files[c.write(f"{ODS}/koperasi_20300108.csv", renamed.encode())] = ("loaded", "header_renamed")
+    files[c.write(f"{ODS}/koperasi_20250108.csv", renamed.encode())] = ("loaded", "header_renamed")
     missing = "\n".join(",".join(line.split(",")[:-1]) for line in kop) + "\n"
-    files[c.write(f"{ODS}/koperasi_20300109.csv", missing.encode())] = ("rejected", "missing_column")
-    files[c.write(f"{ODS}/koperasi_20300110.csv", "\n".join(kop[:3]).encode() + b"\n")] = ("held", "snapshot_shrunk")
+    files[c.write(f"{ODS}/koperasi_20250109.csv", missing.encode())] = ("rejected", "missing_column")
+    files[c.write(f"{ODS}/koperasi_20250110.csv", "\n".join(kop[:3]).encode() + b"\n")] = ("held", "snapshot_shrunk")
     beku = kop_text.replace('"Aktif"', '"Beku"')
-    files[c.write(f"{ODS}/koperasi_20300111.csv", beku.encode())] = ("loaded", "quality_failed")
-    files[c.write(f"{ODS}/koperasi_20300111 (1).csv", beku.encode())] = ("duplicate", "duplicate_delivery")
+    files[c.write(f"{ODS}/koperasi_20250111.csv", beku.encode())] = ("loaded", "quality_failed")
+    files[c.write(f"{ODS}/koperasi_20250111 (1).csv", beku.encode())] = ("duplicate", "duplicate_delivery")
     files[c.write(f"{ODS}/daftar_koperasi_final.xlsx", b"PK\x03\x04 not really")] = ("rejected", "unknown_file")
 
     gz = (clean_world / "landing" / "kemenkop/sidt/umkm_202401.csv.gz").read_bytes()
-    files[c.write("kemenkop/sidt/umkm_203001.csv.gz", gz[: len(gz) // 2])] = ("rejected", "file_truncated")
+    files[c.write("kemenkop/sidt/umkm_202501.csv.gz", gz[: len(gz) // 2])] = ("rejected", "file_truncated")
 
     bri = _lines(clean_world, f"{BRI}/KUR_BRI_202401.txt", 8)
     data = bri[1:7]
@@ -115,25 +115,25 @@ def corpus(clean_world, tmp_path_factory, new_db, gx_dir):
     data[0] = "|".join(over)
     total = sum(int(line.split("|")[6]) for line in data)
     good = "\n".join([bri[0], *data, f"TRL|{len(data)}|{total}"]) + "\n"
-    files[c.write(f"{BRI}/KUR_BRI_203002.txt", good.encode())] = ("loaded", "amount_out_of_limits")
+    files[c.write(f"{BRI}/KUR_BRI_202502.txt", good.encode())] = ("loaded", "amount_out_of_limits")
     plain = bri[1:7]
     plain_text = "\n".join([bri[0], *plain, f"TRL|{len(plain)}|{sum(int(x.split('|')[6]) for x in plain)}"]) + "\n"
-    files[c.write(f"{BRI}/KUR_BRI_203001.txt", plain_text.encode())] = ("loaded", "out_of_order")
+    files[c.write(f"{BRI}/KUR_BRI_202501.txt", plain_text.encode())] = ("loaded", "out_of_order")
     bad = "\n".join([bri[0], *data, f"TRL|{len(data) + 1}|{total}"]) + "\n"
-    files[c.write(f"{BRI}/KUR_BRI_203003.txt", bad.encode())] = ("rejected", "trailer_mismatch")
+    files[c.write(f"{BRI}/KUR_BRI_202503.txt", bad.encode())] = ("rejected", "trailer_mismatch")
 
     man = (clean_world / "landing" / MANDIRI / "kur_mandiri_202401.csv").read_bytes()
-    files[c.write(f"{MANDIRI}/kur_mandiri_203001.csv", man)] = ("held", "control_missing")
-    c.write(f"{MANDIRI}/kur_mandiri_203002.csv.ctl", f"records=1\nsha256={'0' * 64}\n".encode())
-    files[c.write(f"{MANDIRI}/kur_mandiri_203002.csv", man)] = ("rejected", "control_mismatch")
+    files[c.write(f"{MANDIRI}/kur_mandiri_202501.csv", man)] = ("held", "control_missing")
+    c.write(f"{MANDIRI}/kur_mandiri_202502.csv.ctl", f"records=1\nsha256={'0' * 64}\n".encode())
+    files[c.write(f"{MANDIRI}/kur_mandiri_202502.csv", man)] = ("rejected", "control_mismatch")
     first = man.replace(b'"44000000.00"', b'"440000000.00"', 1)
     records = man.count(b"\n") - 1
-    c.write(f"{MANDIRI}/kur_mandiri_203003.csv.ctl",
+    c.write(f"{MANDIRI}/kur_mandiri_202503.csv.ctl",
             f"records={records}\nsha256={hashlib.sha256(first).hexdigest()}\n".encode())
-    files[c.write(f"{MANDIRI}/kur_mandiri_203003.csv", first)] = ("superseded", "corrected_file")
-    c.write(f"{MANDIRI}/kur_mandiri_203003_v2.csv.ctl",
+    files[c.write(f"{MANDIRI}/kur_mandiri_202503.csv", first)] = ("superseded", "corrected_file")
+    c.write(f"{MANDIRI}/kur_mandiri_202503_v2.csv.ctl",
             f"records={records}\nsha256={hashlib.sha256(man).hexdigest()}\n".encode())
-    files[c.write(f"{MANDIRI}/kur_mandiri_203003_v2.csv", man)] = ("loaded", None)
+    files[c.write(f"{MANDIRI}/kur_mandiri_202503_v2.csv", man)] = ("loaded", None)
 
     url = new_db()
     outcomes = {o.file: o for o in pipeline.load_landing(url, root, pseudonym.from_environment())}
@@ -182,7 +182,7 @@ def test_repaired_values_are_the_true_ones(corpus):
     assert region == [(current,)]
     wage = _one(url, "select upah from raw_bpjstk.peserta where _load_id = %s and _line = 14", o.load_id)
     assert wage[0][0] == 2668000
-    cafe = outcomes[f"{ODS}/koperasi_20300106.csv"]
+    cafe = outcomes[f"{ODS}/koperasi_20250106.csv"]
     assert _one(url, "select count(*) from raw_kemenkop.koperasi where _load_id = %s and alamat like 'Jl. Café %%'",
                 cafe.load_id) == [(1,)]
 
@@ -207,21 +207,21 @@ def test_each_file_problem_ends_with_its_status_and_reason(corpus):
 
 def test_a_batch_failing_a_critical_expectation_is_marked(corpus):
     url, _, outcomes, _ = corpus
-    beku = outcomes[f"{ODS}/koperasi_20300111.csv"]
+    beku = outcomes[f"{ODS}/koperasi_20250111.csv"]
     assert _one(url, "select quality from audit.load where load_id = %s", beku.load_id) == [("failed",)]
     failed = _one(url, "select expectation, column_name from audit.expectation_result where load_id = %s "
                        "and critical and not success", beku.load_id)
     assert failed == [("expect_column_values_to_be_in_set", "status_koperasi")]
-    fine = outcomes[f"{ODS}/koperasi_20300101.csv"]
+    fine = outcomes[f"{ODS}/koperasi_20250101.csv"]
     assert _one(url, "select quality from audit.load where load_id = %s", fine.load_id) == [("passed",)]
 
 
 def test_scheme_limits_corrections_and_late_periods(corpus):
     url, _, outcomes, _ = corpus
-    late = outcomes[f"{BRI}/KUR_BRI_203002.txt"]
+    late = outcomes[f"{BRI}/KUR_BRI_202502.txt"]
     assert _one(url, "select reason from audit.quarantine where load_id = %s", late.load_id) == [("amount_out_of_limits",)]
-    corrected = outcomes[f"{MANDIRI}/kur_mandiri_203003.csv"]
+    corrected = outcomes[f"{MANDIRI}/kur_mandiri_202503.csv"]
     by = _one(url, "select superseded_by from audit.load where load_id = %s", corrected.load_id)[0][0]
-    assert by == outcomes[f"{MANDIRI}/kur_mandiri_203003_v2.csv"].load_id
-    early = outcomes[f"{BRI}/KUR_BRI_203001.txt"]
+    assert by == outcomes[f"{MANDIRI}/kur_mandiri_202503_v2.csv"].load_id
+    early = outcomes[f"{BRI}/KUR_BRI_202501.txt"]
     assert "urutan terbalik" in _one(url, "select notes from audit.load where load_id = %s", early.load_id)[0][0]

@@ -1,15 +1,13 @@
-"""The warehouse DAG: Cosmos renders the dbt project from its manifest, scheduled on the raw Assets, and
-a run with dag.test() builds the marts and publishes the metrics under the run's id."""
+"""The warehouse DAG: one dbt build once every sender has completed a delivery cycle; a run with dag.test()
+builds the marts and publishes the metrics under the run's id."""
 from __future__ import annotations
-
-import json
 
 import pandas as pd
 import psycopg
 import pytest
 
 from ingestion import contracts, pipeline, pseudonym
-from sinergi import airflow_local, orchestration, settings, transform
+from sinergi import airflow_local, orchestration, settings
 
 from landing import copy_landing
 
@@ -17,40 +15,30 @@ from landing import copy_landing
 @pytest.fixture(scope="module")
 def bag():
     from airflow.dag_processing.dagbag import DagBag
-    transform.manifest()
     return DagBag(dag_folder=str(settings.DAGS_DIR))
 
 
-def test_warehouse_dag_imports_with_a_task_per_seed_and_model_and_their_tests(bag):
+def test_warehouse_dag_is_one_dbt_build_retried_only_for_a_lost_database(bag):
     assert bag.import_errors == {}
     dag = bag.dags[airflow_local.WAREHOUSE_DAG]
-    nodes = json.loads(transform.MANIFEST.read_text(encoding="utf-8"))["nodes"].values()
-    models = {n["name"] for n in nodes if n["resource_type"] == "model"}
-    seeds = {n["name"] for n in nodes if n["resource_type"] == "seed"}
-    assert {"fct_metrics", "fct_metrics_published"} <= models and "region_code_changes" in seeds
-    # TestBehavior.BUILD: `dbt build --select <node>`, the node and the tests that read only it.
-    assert set(dag.task_ids) == ({f"{m}_model_build" for m in models} | {f"{s}_seed_build" for s in seeds}
-                                 | {"tests_across_models"})
-    fct_metrics = dag.get_task("fct_metrics_model_build")
-    assert fct_metrics.base_cmd == ["build"] and fct_metrics.indirect_selection == "cautious"
-    upstream = {t.task_id for t in fct_metrics.get_flat_relatives(upstream=True)}
-    assert {"region_code_changes_seed_build", "fct_metric_entities_model_build"} <= upstream
-    assert "fct_metrics_model_build" in {t.task_id for t in
-                                         dag.get_task("fct_metrics_published_model_build").upstream_list}
-    # The tests reading several models run once, after every other task.
-    across = dag.get_task("tests_across_models")
-    assert {t.task_id for t in across.get_flat_relatives(upstream=True)} == set(dag.task_ids) - {across.task_id}
-    assert any(name.startswith("relationships_") for name in across.select)
+    assert dag.task_ids == ["build"]
+    build = dag.get_task("build")
+    assert build.retries >= 1 and build.retry_policy is not None
+    assert dag.max_active_runs == 1
 
 
-def test_warehouse_dag_runs_when_any_raw_table_is_updated(bag):
-    from airflow.sdk.definitions.asset import AssetAny
+def test_warehouse_dag_runs_once_every_sender_has_completed_a_cycle(bag):
+    from airflow.sdk.definitions.asset import AssetAll
     dag = bag.dags[airflow_local.WAREHOUSE_DAG]
-    assert isinstance(dag.schedule, AssetAny)
+    assert isinstance(dag.schedule, AssetAll)
+    cycles = {orchestration.cycle_asset(sender) for sender in orchestration.SENDERS}
+    assert set(dag.schedule.objects) == cycles
+    # Each ingestion DAG completes its own sender's cycle, and publishes each of its feeds' raw assets.
+    emitted = {a for dag_id in airflow_local.INGEST_DAGS for a in bag.dags[dag_id].get_task("cycle_done").outlets}
+    assert emitted == cycles
     raw = {orchestration.raw_asset(feed) for feed in contracts.load().feeds}
-    assert set(dag.schedule.objects) == raw
-    # The ingestion DAGs publish exactly these Assets.
-    published = {a for dag_id in airflow_local.INGEST_DAGS for a in bag.dags[dag_id].get_task("publish").outlets}
+    published = {a for dag_id in airflow_local.INGEST_DAGS for t in bag.dags[dag_id].tasks
+                 if t.task_id.startswith("publish_") for a in t.outlets}
     assert published == raw
     assert dag.params["include_unchecked"] is False
 

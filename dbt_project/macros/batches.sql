@@ -1,9 +1,10 @@
 {# The ledger decides what the warehouse reads: only files whose status is `loaded` (the latest delivery
    of their family and period; superseded, duplicate, rejected and held files never count) and whose
-   batch did not fail a critical expectation. #}
+   batch did not fail a critical expectation. A batch not checked yet (`pending`) or whose checks could
+   not run (`error`) counts only when var `include_unchecked` is true. #}
 {% macro accepted_quality() -%}
     {%- if var('include_unchecked') -%}
-        ('passed', 'warning', 'none', 'pending')
+        ('passed', 'warning', 'none', 'pending', 'error')
     {%- else -%}
         ('passed', 'warning', 'none')
     {%- endif -%}

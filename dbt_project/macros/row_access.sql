@@ -2,7 +2,10 @@
     (sinergi_regional) only rows of the provinces `access.visible_provinces()` gives them. The row's
     province is read from the first column found of province_code, regency_code, region_code, region
     (codes `PP` or `PP.KK`; the nation `ID` matches no province), or for contributions and claims from
-    the branch office (dim_branch). A mart with none of these holds no regional rows (banks, months). -#}
+    the branch office (dim_branch). The ledger marts (fct_deliveries, fct_quarantine_reasons,
+    fct_expectation_results) carry `sender_region`: the province of the BPJS branch that sent the file, or
+    `ID` for the national senders (ministry, banks), whose rows every role sees. A mart with none of these
+    holds no regional rows (banks, months). -#}
 {% macro province_row_security() %}
     {%- if not execute or this.schema != 'marts' or config.get('materialized') == 'view' -%}
         select 1
@@ -11,6 +14,8 @@
         {%- set column = (['province_code', 'regency_code', 'region_code', 'region'] | select('in', names) | list | first) -%}
         {%- if column -%}
             {%- set rule = 'left(' ~ column ~ ', 2) in (select access.visible_provinces())' -%}
+        {%- elif 'sender_region' in names -%}
+            {%- set rule = "sender_region = 'ID' or sender_region in (select access.visible_provinces())" -%}
         {%- elif 'branch_code' in names -%}
             {%- set rule = "branch_code in (select b.branch_code from " ~ ref('dim_branch')
                 ~ " as b where b.province_code in (select access.visible_provinces()))" -%}

@@ -1,5 +1,5 @@
 -- After a build, the latest publication of every figure is the figure as it stands
--- (fct_metrics_published appends a figure when it is new or changed).
+-- (fct_metrics_published appends a figure when it is new or changed); provisional months are not published.
 with latest as (
     select distinct on (as_of, metric, region, breakdown) *
     from {{ ref('fct_metrics_published') }}
@@ -19,6 +19,7 @@ select
 from {{ ref('fct_metrics') }} as m
 left join latest as l
     on l.as_of = m.as_of and l.metric = m.metric and l.region = m.region and l.breakdown = m.breakdown
-where l.as_of is null
+where m.as_of in (select as_of from {{ ref('int_publication__months') }} where publishable)
+  and (l.as_of is null
    or l.numerator is distinct from m.numerator
-   or l.denominator is distinct from m.denominator
+   or l.denominator is distinct from m.denominator)

@@ -1,25 +1,36 @@
-"""`sinergi serve`: the dashboard. Every page reads the marts as the signed-in user's database role."""
+"""`sinergi serve`: the dashboard. Every page reads the marts as the signed-in user's database role.
+
+Security (issue 16; OWASP ASVS level 2 for an application that shows personal data): it refuses to start
+with a weak SINERGI_WEB_SECRET or through a login that bypasses row-level security (db.py); sessions live
+on the server (sessions.py); sign-in is throttled and every POST needs a CSRF token and a same-origin
+request; responses carry a strict Content-Security-Policy, no framing, nosniff and no-store (security.py);
+downloads are formula-safe (sinergi/spreadsheet.py); sign-ins, downloads and pages with names are written
+to the access log that auditors read on "Kualitas data".
+"""
 from __future__ import annotations
 
 import calendar
 import contextlib
-import os
+import logging
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.sessions import SessionMiddleware
 
 from .. import fmt, metrics, settings
-from . import charts, export, queries, users
-from .db import Database
+from . import charts, export, queries, sessions as sessions_mod, users
+from .db import Database, refuse_unsafe_login
+from .security import BAD_REQUEST, Guard, WebConfig, same_origin
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 SHOWN_ROWS = 500  # rows on screen; the downloads carry all of them
+ACCESS_LOG_ROWS = 200  # latest access-log entries on "Kualitas data" (auditors)
 REASONS = {"tidak_ada": "Tidak mencantumkan rekomendasi",
            "tidak_dikenal": "Nomor rekomendasi tidak dikenal",
            "koperasi_lain": "Rekomendasi untuk koperasi lain",
@@ -28,8 +39,13 @@ STATUS = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "diganti", 
           "held": "ditahan"}
 QUALITY = {"passed": "lolos", "warning": "peringatan", "failed": "gagal", "pending": "belum diperiksa",
            "none": "tanpa suite"}
+EVENTS = {"masuk": "masuk", "masuk_gagal": "gagal masuk", "masuk_ditahan": "masuk ditahan (terlalu banyak gagal)",
+          "keluar": "keluar", "unduh": "unduhan", "halaman_bernama": "halaman dengan nama",
+          "csrf_ditolak": "formulir ditolak (CSRF)"}
 # When a sender's next file is due: the ministry daily, branches and banks monthly.
 CADENCE = {"kemenkop": "harian", "bpjstk": "bulanan", "himbara": "bulanan"}
+CSRF_ERROR = ("Formulir ini kedaluwarsa atau dikirim dari situs lain, jadi ditolak. Muat ulang halaman ini lalu "
+              "coba lagi.")
 
 
 class LoginRequired(Exception):
@@ -50,37 +66,67 @@ def _month(value: str | None) -> str | None:
     return value if value and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value) else None
 
 
-def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
+def _target(lanjut: str | None) -> str:
+    """Where to go after signing in: a path of this site only (no //host, no /\\host, no scheme)."""
+    if lanjut and re.fullmatch(r"/(?![/\\])[^\\\s]*", lanjut):
+        return lanjut
+    return "/"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def create_app(url: str | None = None, secret: str | None = None, config: WebConfig | None = None) -> FastAPI:
+    """The dashboard app. Refuses (UnsafeSetup) a weak or missing secret and a login that bypasses
+    row-level security, before it serves anything."""
+    config = config or WebConfig.from_env(secret)
     url = url or settings.warehouse_url()
+    refuse_unsafe_login(url)
     db = Database(url)
+    sessions = sessions_mod.Sessions(db, config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        try:
+            sessions.prune()
+        except Exception as exc:  # retention must not keep the dashboard down; it runs again after a day
+            log.warning("access log not pruned: %s", type(exc).__name__)
         yield
         db.close()
 
     app = FastAPI(title="Sinergi", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    app.add_middleware(SessionMiddleware, secret_key=secret or os.environ.get("SINERGI_WEB_SECRET")
-                       or secrets.token_hex(32), same_site="strict", max_age=8 * 3600)
+    app.add_middleware(Guard, https=config.https)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters.update(angka=fmt.angka, rupiah=lambda v: fmt.rupiah(float(v)), persen=fmt.persen,
                                  bulan=fmt.bulan, tanggal=fmt.tanggal)
     templates.env.globals.update(metric_names=metrics.NAMES, reasons=REASONS, status_names=STATUS,
-                                 quality_names=QUALITY)
+                                 quality_names=QUALITY, event_names=EVENTS)
+
+    def session_token(request: Request) -> str | None:
+        return request.cookies.get(config.session_cookie)
+
+    def forget_session(response: Response) -> Response:
+        response.delete_cookie(config.session_cookie, path="/", secure=config.https, httponly=True,
+                               samesite="strict")
+        return response
 
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, exc: LoginRequired):
-        return RedirectResponse(f"/masuk?lanjut={request.url.path}", status_code=303)
+        response = RedirectResponse(f"/masuk?lanjut={quote(request.url.path)}", status_code=303)
+        return forget_session(response) if session_token(request) else response
 
     def user(request: Request) -> users.User:
-        data = request.session.get("user")
-        if not data:
+        who = sessions.lookup(session_token(request))
+        if not who:
             raise LoginRequired()
-        return users.User(data["username"], data["role"])
+        return who
 
     def page(request: Request, name: str, who: users.User, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {"user": who, "path": request.url.path, **context})
+        return templates.TemplateResponse(request, name, {
+            "user": who, "path": request.url.path, "csrf": config.csrf_token(session_token(request) or ""),
+            **context})
 
     def common(who: users.User, bulan: str | None) -> dict:
         months = [r["bulan"] for r in db.rows(who.role, queries.MONTHS)]
@@ -88,7 +134,10 @@ def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
         provinces = db.rows(who.role, queries.PROVINCES)
         return {"months": months, "bulan": chosen, "provinces": provinces}
 
-    def download(rows: list[dict], columns: list[str], name: str, kind: str) -> Response:
+    def download(request: Request, who: users.User, rows: list[dict], columns: list[str], name: str,
+                 kind: str) -> Response:
+        sessions.log(sessions_mod.DOWNLOAD, _client(request), who, path=_path_and_query(request), rows=len(rows),
+                     detail=f"{name}.{kind}")
         if kind == "xlsx":
             return Response(export.to_xlsx(rows, columns, name), headers={
                 "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
@@ -96,24 +145,65 @@ def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
         return Response(export.to_csv(rows, columns), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
+    def login_page(request: Request, lanjut: str, error: str | None = None, status_code: int = 200,
+                   headers: dict | None = None) -> HTMLResponse:
+        """The sign-in form, with a CSRF token bound to a random cookie of this browser."""
+        binding = request.cookies.get(config.csrf_cookie)
+        fresh = not binding or len(binding) > 100
+        binding = secrets.token_urlsafe(32) if fresh else binding
+        response = templates.TemplateResponse(request, "masuk.html", status_code=status_code, headers=headers,
+                                              context={"lanjut": _target(lanjut), "error": error, "user": None,
+                                                       "csrf": config.csrf_token(binding)})
+        if fresh:
+            response.set_cookie(config.csrf_cookie, binding, **config.cookie_options(None))
+        return response
+
     @app.get("/masuk", response_class=HTMLResponse)
     def login_form(request: Request, lanjut: str = "/"):
-        return templates.TemplateResponse(request, "masuk.html", {"lanjut": lanjut, "error": None, "user": None})
+        return login_page(request, lanjut)
 
     @app.post("/masuk")
-    def login(request: Request, username: str = Form(...), password: str = Form(...), lanjut: str = Form("/")):
-        who = users.authenticate(url, username, password)
+    def login(request: Request, username: str = Form(""), password: str = Form(""), lanjut: str = Form("/"),
+              csrf: str = Form("")):
+        client = _client(request)
+        if any("\x00" in v for v in (username, password, lanjut, csrf)) or len(username) > 200 or len(password) > 1000:
+            return PlainTextResponse(BAD_REQUEST, status_code=400)
+        if not same_origin(request.headers) or not config.csrf_valid(request.cookies.get(config.csrf_cookie), csrf):
+            sessions.log(sessions_mod.CSRF_REFUSED, client, username=username, path="/masuk")
+            return login_page(request, lanjut, CSRF_ERROR, status_code=403)
+        wait = sessions.retry_after(username, client)
+        if wait:
+            sessions.log(sessions_mod.LOGIN_THROTTLED, client, username=username, path="/masuk")
+            minutes = max(1, -(-wait // 60))
+            return login_page(request, lanjut, f"Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam "
+                              f"{minutes} menit.", status_code=429, headers={"Retry-After": str(wait)})
+        who = sessions.authenticate(username, password)
         if not who:
-            return templates.TemplateResponse(request, "masuk.html", status_code=401, context={
-                "lanjut": lanjut, "user": None, "error": "Nama pengguna atau kata sandi salah."})
-        request.session["user"] = {"username": who.username, "role": who.role}
-        target = lanjut if lanjut.startswith("/") and not lanjut.startswith("//") else "/"
-        return RedirectResponse(target, status_code=303)
+            sessions.log(sessions_mod.LOGIN_FAILED, client, username=username, path="/masuk")
+            return login_page(request, lanjut, "Nama pengguna atau kata sandi salah.", status_code=401)
+        sessions.end(session_token(request))  # a new id on every sign-in (no session fixation)
+        token = sessions.start(who, client)
+        sessions.log(sessions_mod.LOGIN, client, who, path="/masuk")
+        response = RedirectResponse(_target(lanjut), status_code=303)
+        response.set_cookie(config.session_cookie, token, **config.cookie_options(config.session_hours * 3600))
+        response.delete_cookie(config.csrf_cookie, path="/", secure=config.https, httponly=True, samesite="strict")
+        return response
 
     @app.post("/keluar")
-    def logout(request: Request):
-        request.session.clear()
-        return RedirectResponse("/masuk", status_code=303)
+    def logout(request: Request, csrf: str = Form("")):
+        token = session_token(request)
+        if not same_origin(request.headers) or not config.csrf_valid(token, csrf):
+            sessions.log(sessions_mod.CSRF_REFUSED, _client(request), path="/keluar")
+            return HTMLResponse(CSRF_ERROR, status_code=403)
+        who = sessions.lookup(token)
+        sessions.end(token)
+        if who:
+            sessions.log(sessions_mod.LOGOUT, _client(request), who, path="/keluar")
+        return forget_session(RedirectResponse("/masuk", status_code=303))
+
+    @app.get("/grafik.css")
+    def chart_style():
+        return Response(charts.stylesheet(), media_type="text/css; charset=utf-8")
 
     @app.get("/", response_class=HTMLResponse)
     def summary(request: Request, bulan: str | None = None, who: users.User = Depends(user)):
@@ -164,8 +254,9 @@ def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
                   "cari": _blank(cari)}
         rows, total = listing(who, queries.COOPERATIVES, params, format)
         if total is None:
-            return download(rows, ["nik_koperasi", "nama_koperasi", "jenis_koperasi", "regency_code", "wilayah",
-                                   "npp", "link_rule"], f"koperasi_belum_terlindungi_{ctx['bulan']}", format)
+            return download(request, who, rows, ["nik_koperasi", "nama_koperasi", "jenis_koperasi", "regency_code",
+                                                 "wilayah", "npp", "link_rule"],
+                            f"koperasi_belum_terlindungi_{ctx['bulan']}", format)
         kinds = [r["jenis_koperasi"] for r in db.rows(who.role, queries.COOPERATIVE_KINDS)]
         return page(request, "koperasi.html", who, rows=rows, total=total, kinds=kinds, filters=params, **ctx)
 
@@ -180,7 +271,9 @@ def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
         if total is None:
             columns = ["id_fasilitas", "bank", "skema", "plafon", "tgl_pencairan", "is_mandatory", "regency_code",
                        "wilayah", "person_id", *(["nama"] if who.sees_names else []), "status_bpjstk"]
-            return download(rows, columns, f"debitur_kur_belum_terdaftar_{ctx['bulan']}", format)
+            return download(request, who, rows, columns, f"debitur_kur_belum_terdaftar_{ctx['bulan']}", format)
+        if who.sees_names:
+            sessions.log(sessions_mod.NAMES_SHOWN, _client(request), who, path=_path_and_query(request), rows=len(rows))
         summary_rows = db.rows(who.role, queries.KUR_SUMMARY, params)
         return page(request, "kur.html", who, rows=rows, total=total, summary=summary_rows,
                     banks=[r["bank"] for r in db.rows(who.role, queries.BANKS)],
@@ -195,8 +288,8 @@ def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
                   "jenis": _blank(jenis)}
         rows, total = listing(who, queries.LICENSING, params, format)
         if total is None:
-            return download(rows, ["no_keputusan", "nik_koperasi", "jenis_layanan", "tgl_keputusan",
-                                   "no_rekomendasi_bpjstk", "alasan", "regency_code", "wilayah"],
+            return download(request, who, rows, ["no_keputusan", "nik_koperasi", "jenis_layanan", "tgl_keputusan",
+                                                 "no_rekomendasi_bpjstk", "alasan", "regency_code", "wilayah"],
                             f"perizinan_tanpa_rekomendasi_sah_{ctx['bulan']}", format)
         return page(request, "perizinan.html", who, rows=rows, total=total, filters=params, **ctx)
 
@@ -205,22 +298,32 @@ def create_app(url: str | None = None, secret: str | None = None) -> FastAPI:
         ctx = common(who, bulan)
         params = {"bulan": ctx["bulan"]}
         deliveries = [{**d, "tepat_waktu": _on_time(d, ctx["bulan"])} for d in db.rows(who.role, queries.LAST_DELIVERIES)]
-        return page(request, "kualitas.html", who, deliveries=deliveries,
+        # The access log is the auditors' (granted to sinergi_auditor only).
+        access_log = db.rows(who.role, queries.ACCESS_LOG, {"limit": ACCESS_LOG_ROWS}) if who.is_auditor else None
+        access_counts = db.rows(who.role, queries.ACCESS_LOG_COUNTS) if who.is_auditor else None
+        return page(request, "kualitas.html", who, deliveries=deliveries, access_log=access_log,
+                    access_counts=access_counts, gx_docs=_docs_root("gx") is not None and not who.province,
                     quarantine=db.rows(who.role, queries.QUARANTINE_BY_REASON, params),
                     expectations=db.rows(who.role, queries.EXPECTATIONS, params),
                     problems=db.rows(who.role, queries.PROBLEM_FILES, params),
-                    gx_docs=_docs_root("gx") is not None, dbt_docs=_docs_root("dbt") is not None,
+                    dbt_docs=_docs_root("dbt") is not None,
                     cadence=CADENCE, **ctx)
 
     @app.get("/dokumen/{kind}/{path:path}")
     def documents(kind: str, path: str = "", who: users.User = Depends(user)):
-        root = _docs_root(kind)
+        # Data Docs show batches of every province: not for a regional user.
+        root = _docs_root(kind) if not (kind == "gx" and who.province) else None
         target = (root / (path or "index.html")).resolve() if root else None
         if not target or not target.is_file() or not target.is_relative_to(root.resolve()):
             return HTMLResponse("Dokumen tidak ditemukan. Jalankan `sinergi docs` lalu muat ulang.", status_code=404)
         return FileResponse(target)
 
     return app
+
+
+def _path_and_query(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def _docs_root(kind: str) -> Path | None:

@@ -1,5 +1,13 @@
-"""Charts as inline SVG (pygal): no script, no network, the same in the browser and the PDF report."""
+"""Charts as inline SVG (pygal): no script, no network, the same in the browser and the PDF report.
+
+pygal puts a <style> and a <script> inside each SVG; the dashboard's Content-Security-Policy allows neither
+inline, so both are cut out here and the chart style is served as a stylesheet (`stylesheet()`, at
+/grafik.css) that applies to every chart (`.pygal-chart`).
+"""
 from __future__ import annotations
+
+import re
+from functools import lru_cache
 
 import pygal
 from pygal.style import Style
@@ -10,8 +18,24 @@ _STYLE = Style(background="white", plot_background="white", font_family="sans-se
                colors=("#0b5394", "#e69138", "#6aa84f", "#cc0000", "#674ea7", "#45818e", "#bf9000"))
 
 
+_INLINE = re.compile(r"<(style|script)\b[^>]*>.*?</\1>", re.S)
+_CHART_ID = re.compile(r"#chart-[0-9a-f-]+")
+
+
 def _render(chart) -> str:
-    return chart.render(is_unicode=True, disable_xml_declaration=True)
+    svg = chart.render(is_unicode=True, disable_xml_declaration=True)
+    return _INLINE.sub("", svg).replace(' style="opacity: 0"', "")
+
+
+@lru_cache(maxsize=1)
+def stylesheet() -> str:
+    """pygal's style for every chart (as many series colours as any chart uses), scoped to .pygal-chart."""
+    chart = pygal.Line(style=_STYLE, js=[])
+    for n in range(16):
+        chart.add(str(n), [n])
+    svg = chart.render(is_unicode=True, disable_xml_declaration=True)
+    css = "\n".join(re.findall(r"<style\b[^>]*>(.*?)</style>", svg, re.S))
+    return _CHART_ID.sub(".pygal-chart", css) + "\n.pygal-chart .tooltip { opacity: 0; }\n"
 
 
 def trend(months: list[str], series: dict[str, list[float | None]], title: str) -> str:

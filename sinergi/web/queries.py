@@ -145,3 +145,19 @@ from marts.fct_deliveries
 where status in ('rejected', 'held') and as_of = to_date(%(bulan)s, 'YYYY-MM')
 order by received_at
 """
+
+# The access log (auditors only): the latest entries, and how many of each kind in the last 30 days.
+ACCESS_LOG = """
+select at, event, username, role_name, client, path, rows
+from access.access_log
+order by at desc, id desc
+limit %(limit)s
+"""
+
+ACCESS_LOG_COUNTS = """
+select event, count(*) as n, count(distinct username) as pengguna, coalesce(sum(rows), 0)::bigint as baris
+from access.access_log
+where at > now() - interval '30 days'
+group by event
+order by event
+"""

@@ -1,27 +1,85 @@
-"""Dashboard accounts: each user is mapped to one database role (`access.web_user`).
+"""Dashboard accounts, their server-side sessions and the access log: tables in the `access` schema.
 
-Passwords are stored as scrypt hashes with a per-user salt.
+- `access.web_user`: each account is mapped to one database role; passwords are scrypt hashes with a
+  per-user salt. Changing an account's password or role, or removing it, ends its sessions at once.
+- `access.web_session`: a session is a row the server owns. The browser's cookie holds a random id only;
+  the table holds that id's keyed hash (SINERGI_WEB_SECRET), so reading the table gives no usable cookie.
+  The user's role is read from `web_user` on every request, never from the cookie.
+- `access.access_log`: sign-ins, failed and throttled sign-ins, sign-outs, downloads (with their row
+  count) and pages that showed names (UU 27/2022: who read which personal data, when). Auditors read it;
+  the dashboard's login only appends to it, and rows older than the configured retention are pruned by
+  `access.prune_access_log()` (never fewer than 30 days are kept).
+
+The tables are created idempotently by whoever administers the warehouse (`sinergi user add/remove/list`,
+the demo), never by the dashboard's own login.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import psycopg
 
 from ingestion import access
 
-TABLE = """
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MIN_PASSWORD = 12
+MIN_RETENTION_DAYS = 30
+
+TABLES = f"""
 create table if not exists access.web_user (
     username text primary key,
     password_hash text not null,
     role_name text not null,
     created_at timestamptz not null default now()
 );
+alter table access.web_user add column if not exists changed_at timestamptz not null default now();
+create table if not exists access.web_session (
+    id_hash text primary key,
+    username text not null references access.web_user (username) on delete cascade on update cascade,
+    created_at timestamptz not null default now(),
+    last_seen timestamptz not null default now(),
+    client text
+);
+create index if not exists web_session_username on access.web_session (username);
+create table if not exists access.access_log (
+    id bigint generated always as identity primary key,
+    at timestamptz not null default now(),
+    event text not null,
+    username text,
+    role_name text,
+    client text,
+    path text,
+    rows bigint,
+    detail text
+);
+create index if not exists access_log_at on access.access_log (at);
+create index if not exists access_log_username on access.access_log (username, event, at);
+create index if not exists access_log_client on access.access_log (client, event, at);
+comment on table access.access_log is
+    'Who signed in, failed to, downloaded or saw names on the dashboard, and when (UU 27/2022).';
+-- Retention: the dashboard prunes through this function only, and can never drop the last 30 days.
+create or replace function access.prune_access_log(keep_days integer) returns bigint
+language sql security definer set search_path = pg_catalog, pg_temp as $$
+    with gone as (
+        delete from access.access_log
+        where at < now() - make_interval(days => greatest(keep_days, {MIN_RETENTION_DAYS}))
+        returning 1)
+    select count(*) from gone
+$$;
+revoke all on function access.prune_access_log(integer) from public;
+grant usage on schema access to sinergi_web, sinergi_auditor;
 grant select on access.web_user to sinergi_web;
+grant select, insert, update, delete on access.web_session to sinergi_web;
+grant select, insert on access.access_log to sinergi_web;
+grant select on access.access_log to sinergi_auditor;
+grant execute on function access.prune_access_log(integer) to sinergi_web;
 """
+NEEDED = ("access.web_user", "access.web_session", "access.access_log")
 _SCRYPT = dict(n=2 ** 14, r=8, p=1, dklen=32)
 
 
@@ -41,13 +99,60 @@ class User:
         return self.role == access.AUDITOR
 
     @property
+    def is_auditor(self) -> bool:
+        return self.role == access.AUDITOR
+
+    @property
     def kind(self) -> str:
         return {access.ANALYST: "Analis nasional", access.AUDITOR: "Auditor"}.get(
             self.role, f"Analis wilayah {self.province}")
 
 
-def _hash(password: str, salt: bytes) -> str:
+def valid_role(role: str | None) -> bool:
+    """Only the reader roles may be a dashboard account's role (never an owner, never a superuser)."""
+    return bool(role) and (role in (access.ANALYST, access.AUDITOR) or bool(access.PROVINCE_ROLE.match(role)))
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt if salt is not None else os.urandom(16)
     return salt.hex() + "$" + hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT).hex()
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_password(os.urandom(16).hex())
+
+
+def verify(password: str, stored: str | None) -> bool:
+    """Does the password match the stored hash? Costs one scrypt whether or not there is a hash, so an
+    unknown user takes as long as a known one (no enumeration by timing)."""
+    salt_hex, sep, _ = (stored or "").partition("$")
+    try:
+        salt = bytes.fromhex(salt_hex) if sep and salt_hex else None
+    except ValueError:
+        salt = None
+    real = salt is not None
+    target = stored if real else _dummy_hash()
+    if not real:
+        salt = bytes.fromhex(target.partition("$")[0])
+    matches = hmac.compare_digest(target, hash_password(password, salt))
+    return real and matches
+
+
+def ensure_tables(url: str) -> None:
+    """Create the account, session and access-log tables and their grants (idempotent; as administrator)."""
+    access.ensure(url)
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.web'))")
+        conn.execute(TABLES)
+
+
+def tables_missing(conn) -> list[str]:
+    """The access tables not yet made (read from the catalogue: needs no privilege on the schema)."""
+    found = {f"{r[0]}.{r[1]}" for r in conn.execute(
+        "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'access' and c.relkind in ('r', 'p')")}
+    return [t for t in NEEDED if t not in found]
 
 
 def _role_for(url: str, role: str) -> str:
@@ -64,28 +169,40 @@ def _role_for(url: str, role: str) -> str:
 
 
 def add(url: str, username: str, password: str, role: str) -> User:
-    """Create or update a user (idempotent)."""
-    if len(password) < 8:
-        raise ValueError("Kata sandi minimal 8 karakter.")
+    """Create or update an account (idempotent). Updating it (a new password, another role) ends every
+    session it has."""
+    if not USERNAME.match(username):
+        raise ValueError("Nama pengguna: huruf, angka, titik, garis bawah atau tanda hubung (maksimal 64), "
+                         "diawali huruf atau angka.")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"Kata sandi minimal {MIN_PASSWORD} karakter.")
+    if password.lower() in (username.lower(), "kata-sandi", "password"):
+        raise ValueError("Kata sandi terlalu mudah ditebak.")
+    ensure_tables(url)
     db_role = _role_for(url, role)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(TABLE)
+    with psycopg.connect(url) as conn:
         conn.execute("insert into access.web_user (username, password_hash, role_name) values (%s, %s, %s) "
                      "on conflict (username) do update set password_hash = excluded.password_hash, "
-                     "role_name = excluded.role_name",
-                     (username, _hash(password, os.urandom(16)), db_role))
+                     "role_name = excluded.role_name, changed_at = now()",
+                     (username, hash_password(password), db_role))
+        conn.execute("delete from access.web_session where username = %s", (username,))
     return User(username, db_role)
 
 
-def authenticate(url: str, username: str, password: str) -> User | None:
+def remove(url: str, username: str) -> bool:
+    """Remove an account; its sessions end with it. False when there was no such account."""
+    ensure_tables(url)
     with psycopg.connect(url) as conn:
-        if not conn.execute("select to_regclass('access.web_user')").fetchone()[0]:
-            return None
-        row = conn.execute("select password_hash, role_name from access.web_user where username = %s",
-                           (username,)).fetchone()
-    if not row:
-        return None
-    salt, _ = row[0].split("$", 1)
-    if not hmac.compare_digest(row[0], _hash(password, bytes.fromhex(salt))):
-        return None
-    return User(username, row[1])
+        conn.execute("delete from access.web_session where username = %s", (username,))
+        return conn.execute("delete from access.web_user where username = %s", (username,)).rowcount > 0
+
+
+def listed(url: str) -> list[dict]:
+    """Every account with its role and open sessions."""
+    ensure_tables(url)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("""
+            select u.username, u.role_name, u.changed_at, count(s.id_hash) as sessions, max(s.last_seen) as last_seen
+            from access.web_user u left join access.web_session s using (username)
+            group by u.username, u.role_name, u.changed_at order by u.username""").fetchall()
+    return [dict(zip(("username", "role", "changed_at", "sessions", "last_seen"), r)) for r in rows]

@@ -8,6 +8,7 @@ with current as (
         as_of,
         array_agg(load_id order by load_id) as load_ids
     from {{ ref('int_lineage__month_loads') }}
+    where as_of in (select as_of from {{ ref('int_publication__months') }} where publishable)
     group by as_of
 )
 

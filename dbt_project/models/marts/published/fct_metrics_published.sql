@@ -1,6 +1,7 @@
 -- Every figure as each build published it: a figure is appended when it is new or differs from its
 -- last publication, with the build id and code version. The first row of a key is the figure as first
--- published; `fct_metric_revisions` sets it beside the figure as it stands now.
+-- published; `fct_metric_revisions` sets it beside the figure as it stands now. Only months whose
+-- expected deliveries have arrived or are past their deadline are published (int_publication__months).
 {{ config(materialized='incremental', on_schema_change='fail') }}
 with current as (
     select
@@ -9,6 +10,7 @@ with current as (
         now() as published_at,
         m.as_of, m.metric, m.region, m.breakdown, m.numerator, m.denominator, m.value
     from {{ ref('fct_metrics') }} as m
+    where m.as_of in (select as_of from {{ ref('int_publication__months') }} where publishable)
 )
 
 select c.*

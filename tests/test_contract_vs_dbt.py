@@ -1,0 +1,305 @@
+"""The loader's contract and the warehouse's staging tests state the same rules, so they cannot drift.
+
+A staging test that fails skips every model after it (and every metric); a row that would fail one must
+therefore be quarantined at load, with its reason. Each `not_null`, `accepted_values`, `unique` and
+identifier `matches_pattern` test in dbt_project/models/staging (models and raw sources) must be backed by
+a rule of the feed column it comes from in ingestion/contracts.yml (`required` or the key, `values`, the
+key, the identifier's type), and each `required` and `values` rule must be one a staging test asserts.
+Staging models are read to know which raw columns a staging column is computed from. No database needed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import yaml
+
+from ingestion import contracts as contracts_mod
+from ingestion.pseudonym import Pseudonymiser
+from ingestion.values import ID_PATTERNS, VOCABULARY_CHANGE_SHARE, ChunkChecker
+
+STAGING = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "staging"
+TOKEN_PATTERN = "^[0-9a-f]{64}$"
+# Staging columns computed from a raw column whose NULL the expression handles (so that raw column need
+# not be required): (model, column) -> raw columns.
+NULL_TOLERANT = {
+    # `tgl_selesai is null` means still in office.
+    ("stg_kemenkop__officers", "in_office_at_month_end"): {"tgl_selesai"},
+}
+
+
+@dataclasses.dataclass
+class StagingTest:
+    """One dbt test on a staging column (or, for unique_combination, on several)."""
+    where: str                     # model or source table, for messages
+    feed: str
+    column: str                    # the staging (or raw) column
+    kind: str                      # not_null | accepted_values | unique | matches_pattern
+    raw: set[str]                  # contract column names it is computed from
+    direct: bool                   # the column is a raw column as loaded (maybe renamed)
+    args: dict
+    expression: str = ""
+
+
+# --- reading dbt -------------------------------------------------------------------------------------
+
+def _tests_of(entry: dict) -> list[tuple[str, dict]]:
+    out = []
+    for t in entry.get("data_tests", entry.get("tests", [])) or []:
+        if isinstance(t, str):
+            out.append((t, {}))
+        else:
+            (name, spec), = t.items()
+            spec = spec or {}
+            out.append((name, {**spec.get("arguments", {}), **{k: v for k, v in spec.items() if k != "arguments"}}))
+    return out
+
+
+def _split_top_level(text: str) -> list[str]:
+    items, depth, start, quoted = [], 0, 0, False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch in "({":
+            depth += 1
+        elif not quoted and ch in ")}":
+            depth -= 1
+        elif not quoted and ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [i.strip() for i in items if i.strip()]
+
+
+def select_list(sql: str) -> dict[str, str]:
+    """Output column -> its expression, from the model's last top-level `select ... from`."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    body = re.findall(r"^select\b(.*?)^from\b", sql, flags=re.S | re.M)[-1]
+    out = {}
+    for item in _split_top_level(body):
+        m = re.fullmatch(r"(.*\S)\s+as\s+(\w+)", item, flags=re.S)
+        expr, alias = (m.group(1), m.group(2)) if m else (item, item.split(".")[-1])
+        out[alias] = " ".join(expr.split())
+    return out
+
+
+def _identifiers(expr: str) -> set[str]:
+    # Macro arguments name columns in quotes (`{{ name_key('nama_koperasi', ...) }}`); SQL literals do not.
+    jinja = " ".join(" ".join(re.findall(r"'([^']*)'", m)) for m in re.findall(r"\{\{(.*?)\}\}", expr))
+    sql = re.sub(r"'[^']*'", " ", re.sub(r"\{\{.*?\}\}", " ", expr))
+    return set(re.findall(r"[A-Za-z_]\w*", jinja + " " + sql))
+
+
+def _direct(expr: str) -> str | None:
+    m = re.fullmatch(r"(?:\w+\.)?(\w+)|nullif\((?:\w+\.)?(\w+), ''\)", expr)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def staging_tests(contracts) -> list[StagingTest]:
+    schemas = {spec["schema"]: name for name, spec in contracts.sources.items()}
+    found = []
+    for path in sorted(STAGING.rglob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for source in doc.get("sources", []):
+            if source.get("schema", source["name"]) not in schemas:
+                continue  # the ledger and the vault: not a feed
+            for table in source.get("tables", []):
+                feed = contracts.feeds[table["name"]]
+                stored = {c.stored_as: c.name for c in feed.columns.values() if c.stored_as}
+                for col in table.get("columns", []):
+                    if col["name"] not in stored:
+                        assert col["name"].startswith("_"), f"{path.name}: {table['name']}.{col['name']} is no contract column"
+                        continue
+                    for kind, args in _tests_of(col):
+                        found.append(StagingTest(f"source {table['name']}", feed.name, col["name"], kind,
+                                          {stored[col["name"]]}, True, args, col["name"]))
+        for model in doc.get("models", []):
+            sql = next(STAGING.rglob(f"{model['name']}.sql")).read_text(encoding="utf-8")
+            feeds = set(re.findall(r"source\('raw_\w+',\s*'(\w+)'\)", sql))
+            if not feeds:
+                continue  # reads the ledger or the vault
+            (feed_name,) = feeds
+            feed = contracts.feeds[feed_name]
+            stored = {c.stored_as: c.name for c in feed.columns.values() if c.stored_as}
+            select = select_list(sql)
+
+            def test(column, kind, args):
+                expr = select[column]
+                raw = {stored[i] for i in _identifiers(expr) if i in stored}
+                direct = _direct(expr)
+                return StagingTest(model["name"], feed.name, column, kind, raw, direct in stored, args, expr)
+
+            for col in model.get("columns", []):
+                assert col["name"] in select, f"{model['name']}.{col['name']} is documented but not selected"
+                found += [test(col["name"], kind, args) for kind, args in _tests_of(col)]
+            for kind, args in _tests_of(model):
+                if kind == "unique_combination":
+                    t = test(args["columns"][0], kind, args)
+                    t.raw = set().union(*(test(c, kind, args).raw for c in args["columns"]))
+                    t.column, t.direct = ", ".join(args["columns"]), False
+                    found.append(t)
+    return found
+
+
+# --- the rules ---------------------------------------------------------------------------------------
+
+def _same_pattern(a: str, b: str) -> bool:
+    return a.replace(r"\d", "[0-9]") == b.replace(r"\d", "[0-9]")
+
+
+def drift(contracts, tests: list[StagingTest]) -> list[str]:
+    """Every way the staging tests and the contract disagree, as sentences."""
+    problems = []
+    asserted_required, asserted_values = set(), set()
+    for t in tests:
+        feed = contracts.feeds[t.feed]
+        at = f"{t.where}.{t.column} ({t.kind})"
+        if t.kind == "not_null":
+            tolerated = NULL_TOLERANT.get((t.where, t.column), set())
+            for raw in sorted(t.raw - tolerated):
+                asserted_required.add((t.feed, raw))
+                if not (feed.columns[raw].required or raw in feed.key):
+                    problems.append(f"{at}: staging requires {t.feed}.{raw}, the contract does not (required: true)")
+        elif t.kind == "accepted_values":
+            allowed = set(t.args["values"])
+            if t.direct:
+                (raw,) = t.raw
+                asserted_values.add((t.feed, raw))
+                declared = feed.columns[raw].values
+                if declared is None or set(declared) != allowed:
+                    problems.append(f"{at}: staging accepts {sorted(allowed)}, the contract's {t.feed}.{raw} "
+                                    f"values are {sorted(declared) if declared else 'not listed'}")
+            elif t.raw:
+                outcomes = set(re.findall(r"(?:then|else)\s+'([^']*)'", t.expression))
+                if not t.expression.startswith("case") or not outcomes <= allowed:
+                    problems.append(f"{at}: computed from {sorted(t.raw)} but not a CASE of accepted values")
+        elif t.kind in ("unique", "unique_combination"):
+            if not t.raw or not t.raw <= set(feed.key):
+                problems.append(f"{at}: unique over {sorted(t.raw)}, not the feed's key {list(feed.key)}")
+        elif t.kind == "matches_pattern" and t.direct:
+            (raw,) = t.raw
+            col = feed.columns[raw]
+            expected = TOKEN_PATTERN if col.personal and col.type == "nik" else ID_PATTERNS.get(col.type)
+            if expected and not _same_pattern(t.args["pattern"], expected):
+                problems.append(f"{at}: pattern {t.args['pattern']} but the loader checks {col.type} as {expected}")
+    for feed in contracts.feeds.values():
+        for col in feed.columns.values():
+            if col.required and (feed.name, col.name) not in asserted_required:
+                problems.append(f"contract {feed.name}.{col.name} is required but no staging test needs it")
+            if col.values and (feed.name, col.name) not in asserted_values:
+                problems.append(f"contract {feed.name}.{col.name} lists values that no staging test accepts")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    return contracts_mod.load()
+
+
+def test_every_staging_rule_is_a_contract_rule_and_back(contracts):
+    tests = staging_tests(contracts)
+    kinds = {t.kind for t in tests}
+    assert {"not_null", "accepted_values", "unique", "unique_combination", "matches_pattern"} <= kinds
+    # Each feed's staging model is read.
+    assert {t.feed for t in tests if not t.where.startswith("source")} == set(contracts.feeds)
+    assert drift(contracts, tests) == []
+
+
+def test_the_check_sees_a_rule_missing_on_either_side(contracts):
+    tests = staging_tests(contracts)
+    feeds = dict(contracts.feeds)
+
+    def changed(feed, column, **kw):
+        f = feeds[feed]
+        cols = {**f.columns, column: dataclasses.replace(f.columns[column], **kw)}
+        return dataclasses.replace(contracts, feeds={**feeds, feed: dataclasses.replace(f, columns=cols)})
+
+    assert drift(changed("koperasi", "status_koperasi", required=False), tests) == [
+        "stg_kemenkop__cooperatives.status_koperasi (not_null): staging requires koperasi.status_koperasi, "
+        "the contract does not (required: true)"]
+    # A name is needed for the matching key computed from it.
+    assert any("nama_badan_usaha" in p for p in drift(changed("badan_usaha", "nama_badan_usaha", required=False), tests))
+    assert any("skala_usaha" in p for p in drift(changed("umkm", "skala_usaha", values=("Mikro", "Kecil")), tests))
+    assert drift(changed("umkm", "nik_pemilik", required=True), tests) == [
+        "contract umkm.nik_pemilik is required but no staging test needs it"]
+    # The blank-owner-NIK decision: the staging model keeps a NULL token, the loader keeps the row.
+    owner = [t for t in tests if t.where == "stg_kemenkop__umkm" and t.column == "nik_token"]
+    assert [t.kind for t in owner] == ["matches_pattern"]
+
+
+def test_select_lists_are_read_with_their_raw_columns(contracts):
+    sql = (STAGING / "kemenkop" / "stg_kemenkop__cooperatives.sql").read_text(encoding="utf-8")
+    select = select_list(sql)
+    assert select["nik_koperasi"] == "nik_koperasi"
+    assert _identifiers(select["name_key"]) >= {"nama_koperasi"}
+    assert "Dinas" not in _identifiers(select["jenis_badan_hukum"])
+    assert _direct("nullif(r.kpj, '')") == "kpj" and _direct("r.nik_debitur_token") == "nik_debitur_token"
+
+
+# --- the loader enforces them ------------------------------------------------------------------------
+
+def _check(contracts, feed_name: str, rows: list[dict], period_end=date(2024, 1, 31)):
+    feed = contracts.feeds[feed_name]
+    fmt = contracts.formats["ods_csv"]
+    checker = ChunkChecker(feed, fmt, period_end, Pseudonymiser("k" * 32))
+    raw = {c: pa.array([r.get(c, "") for r in rows], pa.string()) for c in feed.columns}
+    return checker.check(np.arange(2, len(rows) + 2), raw)
+
+
+def _cooperative(i: int, **kw) -> dict:
+    return {"nik_koperasi": f"351301{i:07d}", "nama_koperasi": f"Koperasi {i}", "status_koperasi": "Aktif",
+            "jenis_koperasi": "Jasa", **kw}
+
+
+def test_rows_the_staging_tests_would_fail_are_quarantined_with_their_reason(contracts):
+    rows = [_cooperative(i) for i in range(30)]
+    rows[1] = _cooperative(1, nama_koperasi="  ")
+    rows[2] = _cooperative(2, status_koperasi="")
+    rows[3] = _cooperative(3, status_koperasi="Beku")
+    rows[4] = _cooperative(4, jenis_koperasi="Serba Usaha")
+    rows[5] = {k: "" for k in rows[0]}  # an empty line stays an empty line
+    checked = _check(contracts, "koperasi", rows)
+    got = {line: (reason, column) for line, reason, column, _ in checked.quarantined}
+    assert got == {3: ("value_missing", "nama_koperasi"), 4: ("value_missing", "status_koperasi"),
+                   5: ("value_not_allowed", "status_koperasi"), 6: ("value_not_allowed", "jenis_koperasi"),
+                   7: ("empty_line", None)}
+    messages = {line: message for line, _, _, message in checked.quarantined}
+    assert messages[3] == "nama_koperasi wajib diisi tetapi kosong"
+    assert "'Beku' tidak termasuk nilai yang sah menurut kontrak (Aktif, Tidak Aktif, Dibubarkan)" in messages[5]
+    assert checked.table.num_rows == 25
+
+
+def test_a_vocabulary_the_contract_does_not_know_is_left_to_the_expectation_suite(contracts):
+    # Most rows with a new value: the sender changed its vocabulary (a contract change, judged per batch by
+    # the Great Expectations suite), not that many bad rows.
+    n = 20
+    many = int(n * VOCABULARY_CHANGE_SHARE) + 1
+    rows = [_cooperative(i, status_koperasi="Beku" if i < many else "Aktif") for i in range(n)]
+    checked = _check(contracts, "koperasi", rows)
+    assert checked.quarantined == [] and checked.table.num_rows == n
+
+
+def test_a_blank_umkm_owner_nik_loads_and_a_blank_participant_nik_does_not(contracts):
+    owner = {"nib": "1234567890123", "nama_usaha": "Toko A", "nik_pemilik": "", "nama_pemilik": "Siti",
+             "skala_usaha": "Mikro"}
+    checked = _check(contracts, "umkm", [owner])
+    assert checked.quarantined == [] and checked.table.column("nik_pemilik_token").to_pylist() == [None]
+    participant = {"kpj": "12345678901", "nik": "", "segmen": "BPU", "program": "JKK, JKM",
+                   "tgl_kepesertaan": "2020-01-02", "status": "Aktif"}
+    checked = _check(contracts, "peserta", [participant])
+    assert [(r, c) for _, r, c, _ in checked.quarantined] == [("value_missing", "nik")]
+
+
+def test_months_after_the_period_are_quarantined(contracts):
+    base = {"kpj": "12345678901", "nik": "3513010101900001", "segmen": "BPU", "program": "JKK, JKM",
+            "tgl_kepesertaan": "2020-01-02", "status": "Aktif"}
+    checked = _check(contracts, "peserta", [dict(base, iuran_terakhir="01/2024"),
+                                            dict(base, kpj="12345678902", iuran_terakhir="02/2024"),
+                                            dict(base, kpj="12345678903", tgl_kepesertaan="2024-02-01")])
+    assert [(line, r, c) for line, r, c, _ in checked.quarantined] == [
+        (3, "date_future", "iuran_terakhir"), (4, "date_future", "tgl_kepesertaan")]

@@ -1,0 +1,191 @@
+"""Great Expectations per batch, against real PostgreSQL and a real Great Expectations project: an empty report
+validates, a batch whose checks cannot run is marked `error` without stranding the others, and `sinergi check`
+(or the next `sinergi load`) checks again what was left pending or in error."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from sinergi.generator import Options, generate
+
+# One month of a small seed world is enough: a branch's real claims and contributions reports.
+SMALL = Options(profile="seed", scale=0.02, months=1, start="2024-01", seed=7, defect_rate=0.0)
+BRANCH = "K0307"
+CLAIMS = f"bpjstk/{BRANCH}/{BRANCH}_klaim_202401.csv"
+CONTRIBUTIONS = f"bpjstk/{BRANCH}/{BRANCH}_iuran_202401.csv"
+EMPTY_CLAIMS = f"bpjstk/{BRANCH}/{BRANCH}_klaim_202402.csv"  # the branch paid no claim that month
+
+
+def _invoke(url, *args):
+    from sinergi.cli import app
+    return CliRunner().invoke(app, list(args), env={"WAREHOUSE_URL": url, "COLUMNS": "200"}, catch_exceptions=False)
+
+
+def _rows(url, query, *params):
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _quality(url) -> dict[str, tuple]:
+    return {file: (q, reason) for file, q, reason in _rows(url, "select file, quality, quality_reason from audit.load")}
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory):
+    """A claims report, a contributions report, and a claims report with its header and no row (as BPJS sends
+    it for a month without claims), delivered in that order."""
+    world = tmp_path_factory.mktemp("quality_world")
+    generate(SMALL, world)
+    landing = tmp_path_factory.mktemp("quality") / "landing"
+    (landing / "bpjstk" / BRANCH).mkdir(parents=True)
+    for rel in (CLAIMS, CONTRIBUTIONS):
+        shutil.copy2(world / "landing" / rel, landing / rel)
+    real = (world / "landing" / CLAIMS).read_bytes()
+    (landing / EMPTY_CLAIMS).write_bytes(real[:real.index(b"\n") + 1])  # the real header (BOM, line end) only
+    start = os.stat(landing / CLAIMS).st_mtime
+    for i, rel in enumerate((CLAIMS, CONTRIBUTIONS, EMPTY_CLAIMS)):
+        os.utime(landing / rel, (start + i, start + i))
+    return landing
+
+
+@pytest.fixture(scope="module")
+def first_load(landing, tmp_path_factory, new_db, gx_dir):
+    """`sinergi load --json` of the three files, with the checks of the first batch raising a Great Expectations
+    error (as an uncomputable suite parameter did): returns the URL, the JSON lines and the broken load id."""
+    import great_expectations as gx
+
+    copy = shutil.copytree(landing, tmp_path_factory.mktemp("first_load") / "landing", copy_function=shutil.copy2)
+    url = new_db()
+    broken = []
+    run = gx.Checkpoint.run
+
+    def raising_once(self, *args, **kwargs):
+        if not broken:
+            broken.append(int(self.name.rsplit("_", 1)[1]))
+            raise gx.exceptions.SuiteParameterError("No value found for $PARAMETER sum_nominal_min")
+        return run(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(gx.Checkpoint, "run", raising_once)
+        result = _invoke(url, "load", str(copy), "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    return url, lines, broken[0]
+
+
+def test_an_empty_claims_report_loads_and_validates_with_the_row_checks_skipped(first_load):
+    url, lines, _ = first_load
+    empty = next(line for line in lines if line["file"] == EMPTY_CLAIMS)
+    assert (empty["status"], empty["rows_read"], empty["rows_loaded"]) == ("loaded", 0, 0)
+    assert empty["quality"] in ("passed", "warning")
+    results = _rows(url, "select expectation, column_name, success, observed from audit.expectation_result "
+                         "where load_id = %s", empty["load_id"])
+    skipped = {(e, c) for e, c, success, observed in results if success and (observed or "").startswith("dilewati")}
+    assert {("expect_column_sum_to_be_between", "nominal"), ("expect_column_min_to_be_between", "nominal")} <= skipped
+    assert ("expect_table_row_count_to_equal", None, True, "0") in results  # what can be checked still is
+    assert "tanpa baris" in _quality(url)[EMPTY_CLAIMS][1]
+
+
+def test_a_batch_whose_checks_raise_is_marked_error_and_the_batches_after_it_are_checked(first_load):
+    url, lines, broken = first_load
+    assert {line["file"] for line in lines} == {CLAIMS, CONTRIBUTIONS, EMPTY_CLAIMS}  # one JSON object per file
+    by_file = {line["file"]: line for line in lines}
+    assert by_file[CLAIMS]["load_id"] == broken  # the first batch checked, before the others
+    assert by_file[CLAIMS]["quality"] == "error"
+    assert "SuiteParameterError" in by_file[CLAIMS]["quality_reason"]
+    assert "sum_nominal_min" in by_file[CLAIMS]["quality_reason"]
+    assert by_file[CONTRIBUTIONS]["quality"] == "passed"
+    ledger = _quality(url)
+    assert ledger[CLAIMS] == ("error", by_file[CLAIMS]["quality_reason"])
+    assert ledger[CONTRIBUTIONS][0] == "passed" and ledger[EMPTY_CLAIMS][0] in ("passed", "warning")
+    checked = {r[0] for r in _rows(url, "select distinct load_id from audit.expectation_result")}
+    assert checked == {by_file[CONTRIBUTIONS]["load_id"], by_file[EMPTY_CLAIMS]["load_id"]}
+
+
+def test_sinergi_check_rechecks_pending_and_error_batches_and_stores_why_one_cannot_be_checked(first_load):
+    url, lines, broken = first_load
+    by_file = {line["file"]: line["load_id"] for line in lines}
+    with psycopg.connect(url) as conn:
+        # A batch stranded `pending` (as an exception in an earlier batch's checks used to leave them), and
+        # a ledger that cannot give one of the suite's parameters.
+        conn.execute("update audit.load set quality = 'pending', quality_reason = null where load_id = %s",
+                     (by_file[CONTRIBUTIONS],))
+        conn.execute("update audit.load set amounts_loaded = '{\"nominal\": null}' where load_id = %s", (broken,))
+    result = _invoke(url, "check", "--json")
+    assert result.exit_code == 1, result.stdout + result.stderr  # a batch still in error
+    verdicts = {r["file"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert set(verdicts) == {CLAIMS, CONTRIBUTIONS}
+    assert verdicts[CONTRIBUTIONS]["quality"] == "passed"
+    assert verdicts[CLAIMS]["quality"] == "error"
+    assert "sum_nominal_min" in verdicts[CLAIMS]["quality_reason"]
+    assert _quality(url)[CLAIMS] == ("error", verdicts[CLAIMS]["quality_reason"])
+
+    with psycopg.connect(url) as conn:  # the engineer puts the ledger's control total right
+        conn.execute("update audit.load set amounts_loaded = jsonb_build_object('nominal', "
+                     "(select sum(nominal) from raw_bpjstk.klaim where _load_id = %s)) where load_id = %s",
+                     (broken, broken))
+    again = _invoke(url, "check")
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert "Pemeriksaan mutu ulang" in again.stdout
+    assert _quality(url)[CLAIMS] == ("passed", None)
+    assert _rows(url, "select count(*) from audit.load where quality in ('pending', 'error')") == [(0,)]
+    nothing = _invoke(url, "check", "--json")
+    assert (nothing.exit_code, nothing.stdout) == (0, "")
+
+
+def test_a_rerun_of_load_heals_a_batch_an_earlier_run_left_unchecked(landing, tmp_path, new_db, gx_dir):
+    url = new_db()
+    copy = shutil.copytree(landing, tmp_path / "landing", copy_function=shutil.copy2)
+    first = _invoke(url, "load", str(copy), "--json", "--no-checks")
+    assert first.exit_code == 0, first.stdout + first.stderr
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    assert {line["quality"] for line in lines} == {"pending"}
+    with psycopg.connect(url) as conn:  # as if the first run had checked all but one batch
+        conn.execute("update audit.load set quality = 'passed' where file <> %s", (CLAIMS,))
+    rerun = _invoke(url, "load", str(copy))
+    assert rerun.exit_code == 0, rerun.stdout + rerun.stderr
+    assert "Tidak ada berkas baru" in rerun.stdout and "diperiksa ulang" in rerun.stdout
+    assert _quality(url)[CLAIMS] == ("passed", None)
+
+
+def test_an_older_ledger_gains_the_quality_reason_column_and_the_error_value(new_db):
+    from ingestion import contracts, pipeline, schema
+    url = new_db()
+    with pipeline.connect(url) as conn:
+        schema.ensure(conn, contracts.load())
+        # The ledger as it was before: no quality_reason, and `error` not an allowed quality.
+        conn.execute("alter table audit.load drop column quality_reason")
+        conn.execute("alter table audit.load drop constraint load_quality_check")
+        conn.execute("alter table audit.load add constraint load_quality_check "
+                     "check (quality in ('pending', 'passed', 'warning', 'failed', 'none'))")
+    with pipeline.connect(url) as conn:
+        schema.ensure(conn, contracts.load())
+        columns = {r[0] for r in conn.execute("select column_name from information_schema.columns "
+                                              "where table_schema = 'audit' and table_name = 'load'")}
+        check = conn.execute("select pg_get_constraintdef(oid) from pg_constraint "
+                             "where conrelid = 'audit.load'::regclass and conname = 'load_quality_check'").fetchone()
+        schema.ensure(conn, contracts.load())  # complete now: nothing more to do
+    assert "quality_reason" in columns
+    assert "'error'" in check[0] and "'pending'" in check[0]
+
+
+def test_load_json_prints_every_file_even_when_the_checks_cannot_run_at_all(landing, tmp_path, new_db, monkeypatch):
+    from ingestion import quality
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("Great Expectations tidak tersedia")
+
+    monkeypatch.setattr(quality, "check_loads", unavailable)
+    url = new_db()
+    copy = shutil.copytree(landing, tmp_path / "landing", copy_function=shutil.copy2)
+    result = _invoke(url, "load", str(copy), "--json")
+    assert result.exit_code == 2
+    lines = [json.loads(line) for line in result.stdout.splitlines()]  # stdout is JSON only
+    assert sorted(line["file"] for line in lines) == sorted([CLAIMS, CONTRIBUTIONS, EMPTY_CLAIMS])
+    assert {line["quality"] for line in lines} == {"pending"}
+    assert "sinergi check" in result.stderr

@@ -1,0 +1,133 @@
+"""A national month through Airflow's real processes, as deployed: scheduler, dag-processor, triggerer and
+api-server on a PostgreSQL metadata database, files picked up by the landing watchers, the warehouse
+built once when every sender's cycle is done, and marts equal to a plain `sinergi load && sinergi build`."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+import pytest
+
+from ingestion import landing as landing_mod, pipeline, pseudonym
+from sinergi import airflow_local, transform
+from sinergi.generator import Options, generate
+
+# National profile at its smallest scale: all 514 regencies/cities, 267 branches, more files than
+# Airflow's max_map_length (1024) in one month; scale only shrinks rows.
+NATIONAL_MONTH = Options(profile="national", scale=0.0002, months=1, start="2024-01", seed=3, defect_rate=0.002)
+MAX_MAP_LENGTH = 1024
+INGEST = airflow_local.INGEST_DAGS
+WAREHOUSE = airflow_local.WAREHOUSE_DAG
+
+
+@pytest.fixture(scope="module")
+def national_month(tmp_path_factory):
+    out = tmp_path_factory.mktemp("national_month")
+    generate(NATIONAL_MONTH, out)
+    return out
+
+
+def _metrics(url: str) -> pd.DataFrame:
+    with psycopg.connect(url) as conn:
+        cur = conn.execute("select as_of, metric, region, breakdown, numerator, denominator, value "
+                           "from marts.fct_metrics order by 1, 2, 3, 4")
+        return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+def _waiting(landing: Path) -> list[str]:
+    return landing_mod.discover(landing)
+
+
+@pytest.fixture(scope="module")
+def plain(national_month, tmp_path_factory, new_db, gx_dir):
+    """The same world through `sinergi load` and `sinergi build` (the reference)."""
+    landing = shutil.copytree(national_month / "landing", tmp_path_factory.mktemp("plain") / "landing")
+    url = new_db()
+    from ingestion import quality
+    outcomes = pipeline.load_landing(url, landing, pseudonym.from_environment())
+    quality.check_loads(url, [o.load_id for o in outcomes if o.status in ("loaded", "superseded")])
+    transform.build(url, quiet=True)
+    return url, outcomes
+
+
+@pytest.fixture(scope="module")
+def scheduled(national_month, tmp_path_factory, new_db, gx_dir):
+    landing = shutil.copytree(national_month / "landing", tmp_path_factory.mktemp("scheduled") / "landing")
+    delivered = _waiting(landing)
+    url = new_db()
+    home = tmp_path_factory.mktemp("airflow_scheduler")
+    with airflow_local.Scheduler(home, url, landing) as airflow:
+        runs = {dag_id: airflow.wait_for_run(dag_id, timeout=900) for dag_id in INGEST}
+        runs[WAREHOUSE] = airflow.wait_for_run(WAREHOUSE, timeout=900)
+        tasks = {dag_id: airflow.task_states(dag_id) for dag_id in (*INGEST, WAREHOUSE)}
+        errors = airflow.import_errors()
+        logs = airflow.logs()
+    return dict(url=url, landing=landing, delivered=delivered, runs=runs, tasks=tasks, errors=errors, logs=logs)
+
+
+@pytest.mark.slow
+def test_a_national_month_is_more_files_than_airflow_can_map(national_month):
+    assert len(_waiting(national_month / "landing")) > MAX_MAP_LENGTH
+
+
+@pytest.mark.slow
+def test_every_file_is_picked_up_by_the_watchers_and_reaches_a_terminal_state(scheduled):
+    for dag_id in INGEST:
+        assert [state for _, _, state in scheduled["runs"][dag_id]] == ["success"], dag_id
+        # Picked up by the landing watcher (an asset event), not a timetable or a manual trigger.
+        assert {run_type for _, run_type, _ in scheduled["runs"][dag_id]} == {"asset_triggered"}
+    assert _waiting(scheduled["landing"]) == []
+    with psycopg.connect(scheduled["url"]) as conn:
+        files = {f for (f,) in conn.execute("select file from audit.load")}
+        states = {s for (s,) in conn.execute("select distinct status from audit.load")}
+    assert files == set(scheduled["delivered"])
+    assert states <= {"loaded", "duplicate", "superseded", "rejected", "held"}
+
+
+@pytest.mark.slow
+def test_tasks_are_bounded_whatever_the_number_of_files(scheduled):
+    for dag_id in INGEST:
+        assert len(scheduled["tasks"][dag_id]) <= 10, dag_id
+    bpjs = {task: state for _, task, state in scheduled["tasks"]["sinergi_ingest_bpjstk"]}
+    # The defective world rejects and holds some files: outcomes in the ledger, not failed tasks.
+    assert bpjs["load"] == "success" and bpjs["check_quality"] == "success" and bpjs["cycle_done"] == "success"
+    assert all(bpjs[f"publish_{feed}"] == "success"
+               for feed in ("peserta", "badan_usaha", "iuran", "klaim", "rekomendasi"))
+
+
+@pytest.mark.slow
+def test_the_warehouse_builds_once_by_itself_after_every_sender(scheduled):
+    runs = scheduled["runs"][WAREHOUSE]
+    assert [(run_type, state) for _, run_type, state in runs] == [("asset_triggered", "success")]
+    with psycopg.connect(scheduled["url"]) as conn:
+        builds = conn.execute("select distinct build_id from published.fct_metrics_published").fetchall()
+        months = conn.execute("select as_of, status from marts.fct_month_status").fetchall()
+    assert builds == [(runs[0][0],)]
+    assert [status for _, status in months] and all(s in ("lengkap", "tenggat_lewat") for _, s in months)
+
+
+@pytest.mark.slow
+def test_every_model_and_test_is_reported_by_the_build_task(scheduled):
+    reported = set(re.findall(r"\b(model|test|seed|unit_test) ([\w.]+): (success|pass|error|fail|skipped|warn)\b",
+                              scheduled["logs"]))
+    kinds = {kind for kind, _, _ in reported}
+    assert {"model", "test", "seed"} <= kinds
+    assert all(status in ("success", "pass") for _, _, status in reported)
+    assert any(name.endswith("fct_metrics") for kind, name, _ in reported if kind == "model")
+
+
+@pytest.mark.slow
+def test_no_dag_import_error_or_timeout(scheduled):
+    assert scheduled["errors"] == []
+    assert "DagBag import timeout" not in scheduled["logs"]
+    assert "AirflowTaskTimeout" not in scheduled["logs"]
+
+
+@pytest.mark.slow
+def test_the_scheduled_marts_equal_a_plain_load_and_build(scheduled, plain):
+    assert len(_metrics(scheduled["url"])) > 0
+    pd.testing.assert_frame_equal(_metrics(scheduled["url"]), _metrics(plain[0]))
