@@ -71,6 +71,8 @@ def scheduled(world: Path, work: Path, executor: str) -> float:
             elapsed = time.perf_counter() - start
             if runs[-1][2] != "success":
                 raise SystemExit(f"warehouse run failed: {runs}; logs in {work / 'airflow'}")
+            idle = airflow.cpu_share("dag-processor", seconds=120)
+            print(f"dag-processor while idle: {idle:.1%} of a core (goal < 5%)")
             return elapsed
     finally:
         warehouse.drop_database(url)

@@ -29,7 +29,7 @@ import psycopg
 
 from sinergi import settings
 
-from . import access, pipeline
+from . import access, contracts, pipeline, schema
 
 SUITES_DIR = settings.PROJECT_ROOT / "expectations" / "suites"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -132,6 +132,7 @@ def check_loads(url: str, load_ids: list[int], on_load: Callable | None = None) 
     gx_dir = settings.gx_dir()
     out = {}
     with _locked(gx_dir), pipeline.connect(url) as conn:
+        schema.ensure(conn, contracts.load())  # a ledger older than quality_reason gains it first
         try:
             import great_expectations as gx
             context = gx.get_context(mode="file", project_root_dir=str(gx_dir))

@@ -132,6 +132,7 @@ class Scheduler:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "120",  # as docker-compose.yml
             # A task's calls to the api-server wait longer than the default 5 s on a loaded machine.
             "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
@@ -197,6 +198,26 @@ class Scheduler:
         dead = {name: p.returncode for name, p in self.procs.items() if p.poll() is not None}
         if dead:
             raise RuntimeError(f"Airflow processes exited: {dead}; logs in {self.home}")
+
+    def cpu_share(self, service: str, seconds: float = 60) -> float:
+        """Share of one core a service (with the processes it forked) used over the next `seconds`."""
+        import time
+
+        def ticks() -> int:
+            total = 0
+            for path in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = path.read_text().rsplit(")", 1)[1].split()
+                    group = os.getpgid(int(path.parent.name))
+                except (OSError, ProcessLookupError):
+                    continue
+                if group == self.procs[service].pid:  # started in a session of its own
+                    total += sum(int(f) for f in fields[11:15])
+            return total
+
+        before = ticks()
+        time.sleep(seconds)
+        return (ticks() - before) / os.sysconf("SC_CLK_TCK") / seconds
 
     # -- Airflow's own records --
     def query(self, sql: str, params=()) -> list[tuple]:

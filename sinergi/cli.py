@@ -75,7 +75,6 @@ def demo(
     """Jalankan contoh lengkap: dunia seed dibangkitkan, dimuat dan dibangun lewat DAG Airflow, lalu diringkas."""
     import shutil
 
-    from rich.markup import escape
 
     from . import airflow_local, demo_keys, summary, warehouse
     from .generator import Options
@@ -97,14 +96,10 @@ def demo(
         raise typer.Exit(1)
     cli_ingest.print_ledger_summary(url, console)
     # Under dag.test() an Asset update does not start the DAGs scheduled on it: the warehouse DAG runs here.
-    with console.status("[bold]Airflow menjalankan DAG gudang data (dbt lewat Cosmos: seed, model, uji)..."):
+    with console.status("[bold]Airflow menjalankan DAG gudang data (satu dbt build: seed, model, uji)..."):
         result = airflow_local.run([airflow_local.WAREHOUSE_DAG], env)
     if result.returncode != 0:
         console.print(result.stdout[-6000:], result.stderr[-4000:], markup=False)
-        failures = sorted({line.split("completed with errors:", 1)[1].strip()
-                           for line in (result.stdout + result.stderr).splitlines() if "completed with errors:" in line})
-        for failure in failures:
-            console.print(f"[red]Gagal:[/] {escape(failure)}", highlight=False)
         console.print(f"[red]DAG {airflow_local.WAREHOUSE_DAG} gagal[/] (di atas: model atau uji dbt mana yang gagal, "
                       "dan keluaran dbt-nya). Data mentah sudah dimuat. Perbaiki model di dbt_project/, lalu jalankan "
                       "`make demo` lagi, atau bangun ulang saja dengan `sinergi build` "
@@ -139,6 +134,7 @@ def _demo_people(url: str, out: Path) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("alter role {} with login password {}").format(
             sql.Identifier(access.WEB), sql.Literal(web_password)))
+    out.mkdir(parents=True, exist_ok=True)
     settings_file = out / "dasbor.env"
     lines = [f"WAREHOUSE_URL={demo_keys.login_url(url, access.WEB, web_password)}",
              f"SINERGI_WEB_SECRET={demo_keys.demo_web_secret()}"]

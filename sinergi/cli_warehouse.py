@@ -72,6 +72,20 @@ def register(app: typer.Typer, console) -> None:
             for r in rows:
                 table.add_row(r["metric"], r["region"], r["breakdown"] or "(total)", metrics.shown(r))
             console.print(table)
+            _say_month_status(settings.warehouse_url(), as_of, console)
+
+
+def _say_month_status(url: str, as_of: str, console) -> None:
+    """Provisional figures (a delivery still due) or figures published without some deliveries say so."""
+    status = metrics.month_status(url, as_of)
+    if status is None or status[0] == "lengkap":
+        return
+    missing = ", ".join(status[1][:10]) + (f" dan {len(status[1]) - 10} lainnya" if len(status[1]) > 10 else "")
+    if status[0] == "sementara":
+        console.print(f"[yellow]Angka sementara:[/] kiriman berikut belum tiba dan masih dalam tenggat: {missing}. "
+                      f"Bulan ini belum diterbitkan.")
+    else:
+        console.print(f"[yellow]Diterbitkan setelah tenggat tanpa kiriman:[/] {missing}.")
 
 
 def print_headline(url: str, console) -> None:

@@ -1,13 +1,16 @@
 """What people read on screen: Bahasa Indonesia with Indonesian number formats."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 BULAN = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
          "November", "Desember"]
 
 
 def angka(n: float, decimals: int = 0) -> str:
-    """12345.6 -> `12.345,6`."""
-    text = f"{n:,.{decimals}f}"
+    """12345.6 -> `12.345,6`; rounded half up (1,25 -> 1,3), as the published values are."""
+    exact = Decimal(str(n)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{exact:,.{decimals}f}"
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 

@@ -72,6 +72,16 @@ def fetch(url: str, q: Query) -> list[dict]:
         return cur.fetchall()
 
 
+def month_status(url: str, as_of: str) -> tuple[str, list[str]] | None:
+    """(status, missing deliveries) of a month (`marts.fct_month_status`), or None before any build."""
+    with access.connect(url, access.ANALYST) as conn:
+        try:
+            return conn.execute("select status, missing_deliveries from marts.fct_month_status "
+                                "where to_char(as_of, 'YYYY-MM') = %s", (as_of,)).fetchone()
+        except psycopg.errors.UndefinedTable:
+            return None
+
+
 def months(url: str) -> list[str]:
     with access.connect(url, access.ANALYST) as conn:
         rows = conn.execute("select distinct to_char(as_of, 'YYYY-MM') from marts.fct_metrics order by 1").fetchall()

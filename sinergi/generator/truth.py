@@ -6,6 +6,8 @@ denominator empty and repeat the count as value. A row exists where its denomina
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 
@@ -20,6 +22,14 @@ JP_WAGE_CAP = 10_042_300
 
 def _levels(region: pd.Series) -> list[pd.Series]:
     return [region, region.str[:2], pd.Series("ID", index=region.index)]
+
+
+def round_half_up(numerator: int, denominator: int, places: int = 6) -> float:
+    """numerator / denominator rounded half up at `places` decimals, exactly (as PostgreSQL's `round` on
+    numeric does, and as Indonesian reports round): 49/640 = 0.0765625 is 0.076563, where float
+    rounding (half to even, on a binary value) gives 0.076562."""
+    scaled = Fraction(int(numerator) * 10 ** places, int(denominator))
+    return int(scaled + Fraction(1, 2)) / 10 ** places if scaled >= 0 else -round_half_up(-numerator, denominator, places)
 
 
 def ratio(rows: pd.DataFrame, metric: str, as_of: str, breakdowns: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -37,7 +47,7 @@ def ratio(rows: pd.DataFrame, metric: str, as_of: str, breakdowns: tuple[str, ..
             out.append(frame[["region", "breakdown", "numerator", "denominator"]])
     res = pd.concat(out, ignore_index=True)
     res = res[res["denominator"] > 0]
-    res["value"] = (res["numerator"] / res["denominator"]).round(6)
+    res["value"] = [round_half_up(n, d) for n, d in zip(res["numerator"], res["denominator"])]
     res.insert(0, "metric", metric)
     res.insert(0, "as_of", as_of)
     return res[COLUMNS]

@@ -6,6 +6,7 @@ inline, so both are cut out here and the chart style is served as a stylesheet (
 """
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 
@@ -34,7 +35,7 @@ def stylesheet() -> str:
     for n in range(16):
         chart.add(str(n), [n])
     svg = chart.render(is_unicode=True, disable_xml_declaration=True)
-    css = "\n".join(re.findall(r"<style\b[^>]*>(.*?)</style>", svg, re.S))
+    css = html.unescape("\n".join(re.findall(r"<style\b[^>]*>(.*?)</style>", svg, re.S)))  # XML-escaped in the SVG
     return _CHART_ID.sub(".pygal-chart", css) + "\n.pygal-chart .tooltip { opacity: 0; }\n"
 
 

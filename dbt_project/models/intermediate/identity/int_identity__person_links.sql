@@ -3,8 +3,8 @@
 --   nama_tgl_lahir_wilayah no participant has the token, but exactly one has the same birth date,
 --                          regency/city and NIK district-and-birth digits, a NIK serial at most two
 --                          edits away (a slip of the keyboard) and a similar name (trigram similarity
---                          = score). Same name and birth date alone are not enough: namesakes born on
---                          the same day live in the same regency.
+--                          = score) whose words agree (names_agree). Same name and birth date alone are
+--                          not enough: namesakes born on the same day live in the same regency.
 --   konflik                same token, but birth date and name both differ: reported, never linked;
 --   tidak_ditemukan        no participant found.
 -- `person_id` is the participant's token when linked, else the record's own token.
@@ -52,6 +52,10 @@ by_name_candidates as (
     where levenshtein(p.nik_serial, r.nik_serial) <= 2
       and not exists (select 1 from participants as t where t.nik_token = r.nik_token)
       and similarity(p.name_key, r.name_key) >= {{ min_similarity }}
+      -- A correct NIK with no participant means "not covered": only a name that agrees word for word
+      -- (macros/name_agreement.sql) says the NIK itself was mistyped, not that a neighbour born the
+      -- same day shares a family name.
+      and {{ names_agree('p.name_key', 'r.name_key') }}
 ),
 
 by_name as (
