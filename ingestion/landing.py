@@ -1,19 +1,12 @@
 """The landing folder: what waits in it, whether it is one at all, who is loading it, and moves out of it.
 
 Senders drop files into `<landing>/<sender>/...`; folders starting with `_` hold what the pipeline has
-handled (`_archive`, `_rejected`, `_held`), names starting with `.` are the pipeline's own (locks).
+handled (`_archive`, `_rejected`, `_held`); names starting with `.` are hidden files, never deliveries.
 """
 from __future__ import annotations
 
-import errno
-import fcntl
-import json
 import os
 import shutil
-import socket
-import time
-from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 from .contracts import Contracts
@@ -23,10 +16,6 @@ HANDLED_PREFIXES = ("_", ".")
 
 class NotALanding(ValueError):
     """The folder given is not a landing folder: nothing was read or moved."""
-
-
-class LoadRunning(RuntimeError):
-    """Another load holds the landing folder (or one sender's part of it)."""
 
 
 def senders(contracts: Contracts) -> set[str]:
@@ -108,55 +97,3 @@ def move(landing: Path, rel: str, target: str) -> None:
             shutil.move(str(src) + suffix, str(dst) + suffix)
         except FileNotFoundError:
             pass
-
-
-# --- one load at a time per landing folder and sender -------------------------------------------
-
-def lock_path(landing: Path, sender: str) -> Path:
-    return Path(landing) / f".sinergi-load-{sender}.lock"
-
-
-def _holder(path: Path) -> str:
-    try:
-        info = json.loads(path.read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError):
-        info = {}
-    if not info:
-        return "pemuatan lain"
-    return f"pemuatan pid {info.get('pid')} di {info.get('host')} sejak {info.get('since')}"
-
-
-@contextmanager
-def locked(landing: Path, names: list[str], wait: bool = True, poll: float = 0.5):
-    """Hold the lock of each sender's part of the landing folder. `wait=False` raises `LoadRunning`
-    at once, naming the load that holds it; the lock is released by the kernel if the process dies."""
-    held = []
-    try:
-        for sender in sorted(set(names)):
-            path = lock_path(landing, sender)
-            handle = open(path, "a+", encoding="utf-8")
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if not wait:
-                        who = _holder(path)
-                        handle.close()
-                        raise LoadRunning(f"{who} sedang memuat berkas {sender} dari folder ini; tunggu sampai "
-                                          f"selesai, lalu jalankan lagi") from None
-                    time.sleep(poll)
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                     "since": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}))
-            handle.flush()
-            held.append(handle)
-        yield
-    finally:
-        for handle in held:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()

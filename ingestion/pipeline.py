@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +20,36 @@ from .pseudonym import Pseudonymiser
 log = logging.getLogger(__name__)
 # How long a run waits, in all, for a lost database to come back before it stops (seconds).
 RETRY_SECONDS = float(os.environ.get("SINERGI_DB_RETRY_SECONDS", "60"))
+
+
+class LoadRunning(RuntimeError):
+    """Another load holds a sender's files (the message names it)."""
+
+
+@contextmanager
+def sender_lock(url: str, senders: list[str], wait: bool = True):
+    """One load of a sender's files at a time: a session-level advisory lock per sender, held by a
+    connection of its own (released by the server when the process dies, seen by every host that loads
+    into this warehouse, and nothing written into the senders' folders). `wait=False` raises
+    `LoadRunning` at once, naming the load that holds it (its pid, host and start)."""
+    me = f"sinergi load pid {os.getpid()} di {socket.gethostname()} sejak {datetime.now():%Y-%m-%d %H:%M:%S}"
+    with psycopg.connect(url, autocommit=True, application_name=me[:63]) as conn:
+        for sender in sorted(set(senders)):
+            key = conn.execute("select hashtext(%s)::bigint", (f"sinergi.load:{sender}",)).fetchone()[0]
+            if wait:
+                conn.execute("select pg_advisory_lock(%s)", (key,))
+            elif not conn.execute("select pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+                raise LoadRunning(f"{_holder(conn, key)} sedang memuat berkas {sender}; tunggu sampai selesai, "
+                                  f"lalu jalankan lagi")
+        yield
+
+
+def _holder(conn, key: int) -> str:
+    row = conn.execute(
+        "select a.application_name from pg_locks l join pg_stat_activity a using (pid) "
+        "where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and l.classid = %s::bigint::oid "
+        "and l.objid = %s::bigint::oid", ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
+    return row[0] if row and row[0] else "pemuatan lain"
 
 
 class LoadInterrupted(psycopg.OperationalError):
@@ -117,13 +150,13 @@ def load_in_order(url: str, landing: Path, rel: str, pseudonymiser: Pseudonymise
 
 def load_landing(url: str, landing: Path, pseudonymiser: Pseudonymiser, sender: str | None = None,
                  on_file: Callable[[Outcome], None] | None = None, wait: bool = True) -> list[Outcome]:
-    """Everything waiting in a landing folder (or one sender's part of it), holding that part's lock so
+    """Everything waiting in a landing folder (or one sender's part of it), holding the senders' locks so
     that two runs never read the same file."""
     landing = Path(landing)
     contracts = contracts_mod.load()
     landing_mod.validate(landing, contracts)
     names = [sender] if sender else sorted(landing_mod.senders(contracts))
-    with landing_mod.locked(landing, names, wait=wait):
+    with sender_lock(url, names, wait=wait):
         return load_files(url, landing, pending(landing, sender), pseudonymiser, on_file)
 
 
@@ -131,7 +164,7 @@ def _load_sender(job: tuple) -> int:
     url, landing, files, sender = job
     from .pseudonym import from_environment
     mine = [f for f in files if f.split("/", 1)[0] == sender]
-    with landing_mod.locked(landing, [sender]):
+    with sender_lock(url, [sender]):
         return len(load_files(url, landing, mine, from_environment()))
 
 

@@ -165,7 +165,7 @@ def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bo
     names = [sender] if sender else sorted(landing_mod.senders(contracts.load()))
     url = settings.warehouse_url()
     try:
-        with landing_mod.locked(landing, names, wait=False):
+        with pipeline.sender_lock(url, names, wait=False):
             refused = pipeline.refused_links(landing, sender)
             files = pipeline.pending(landing, sender)
             with Progress(TextColumn("[bold]Memuat"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -173,7 +173,7 @@ def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bo
                 task = bar.add_task("", total=len(files))
                 outcomes = refused + pipeline.load_files(
                     url, landing, files, pseudo, on_file=lambda o: bar.update(task, advance=1, description=o.file))
-    except landing_mod.LoadRunning as exc:
+    except pipeline.LoadRunning as exc:
         _fail(console, str(exc))
     except pipeline.LoadInterrupted as exc:
         if quiet:

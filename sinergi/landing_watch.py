@@ -3,14 +3,13 @@
 The triggerer runs `LandingTrigger.run()` for as long as the DAG exists. Every `poke_interval` seconds
 it lists the files waiting for one sender (the loader's own listing: `_archive`, locks and the like are
 not waiting files) and fires an asset event when files wait that it has not fired for, once they have
-stopped changing for `settle_seconds` and no load holds the sender's lock. The ingestion DAG of that
+stopped changing for `settle_seconds`. The ingestion DAG of that
 sender is scheduled on the asset, so the event starts a run; the run's own listing decides what loads.
 A triggerer restart forgets what was fired: at most one more run, which finds what is still waiting.
 """
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -22,20 +21,6 @@ def waiting(landing: str, sender: str) -> dict[str, float]:
     """{file: modification time} of what waits for `sender` (blocking I/O: run in a thread)."""
     from ingestion import landing as landing_mod
     return {rel: st.st_mtime for rel, st, link in landing_mod.walk(Path(landing), sender) if not link}
-
-
-def load_running(landing: str, sender: str) -> bool:
-    from ingestion import landing as landing_mod
-    path = landing_mod.lock_path(Path(landing), sender)
-    if not path.exists():
-        return False
-    with open(path, "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
 
 
 class LandingTrigger(BaseEventTrigger):
@@ -57,8 +42,6 @@ class LandingTrigger(BaseEventTrigger):
             fired &= set(files)  # what has left the folder may come back (a replay)
             new = set(files) - fired
             if not new or time.time() - max(files[f] for f in new) < self.settle_seconds:
-                continue
-            if await asyncio.to_thread(load_running, self.landing, self.sender):
                 continue
             fired |= new
             self.log.info("%d berkas baru menunggu di %s/%s", len(new), self.landing, self.sender)

@@ -29,9 +29,7 @@ def _small_landing(world: Path, target: Path, files=FILES) -> Path:
 
 
 def _tree(root: Path) -> list[str]:
-    """Every file under root but the pipeline's own lock files."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                  if (p.is_file() or p.is_symlink()) and not p.name.startswith(".sinergi-load-"))
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink())
 
 
 def _ledger(url: str) -> list[tuple]:
@@ -99,8 +97,9 @@ def test_a_symlink_is_refused_not_followed_and_the_rest_loads(landing, tmp_path,
 
 def test_a_second_load_on_the_same_landing_exits_at_once_naming_the_first(landing, new_db):
     before = _tree(landing)
-    with landing_mod.locked(landing, ["bpjstk"]):
-        result = _cli(new_db(), "load", str(landing), "--no-checks")
+    url = new_db()
+    with pipeline.sender_lock(url, ["bpjstk"]):
+        result = _cli(url, "load", str(landing), "--no-checks")
     assert result.exit_code == 2
     assert f"pid {os.getpid()}" in result.output and "sedang memuat" in result.output
     assert _tree(landing) == before

@@ -1,6 +1,7 @@
 """Great Expectations per batch, against real PostgreSQL and a real Great Expectations project: an empty report
-validates, a batch whose checks cannot run is marked `error` without stranding the others, and `sinergi check`
-(or the next `sinergi load`) checks again what was left pending or in error."""
+validates, a batch whose checks cannot run is marked `error` without stranding the others, `sinergi check`
+(or the next `sinergi load`) checks again what was left pending or in error, and many small batches of one
+feed are validated together with the same results per batch as alone, in a bounded number of runs."""
 from __future__ import annotations
 
 import json
@@ -36,11 +37,17 @@ def _quality(url) -> dict[str, tuple]:
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory):
-    """A claims report, a contributions report, and a claims report with its header and no row (as BPJS sends
-    it for a month without claims), delivered in that order."""
+def small_world(tmp_path_factory):
     world = tmp_path_factory.mktemp("quality_world")
     generate(SMALL, world)
+    return world
+
+
+@pytest.fixture(scope="module")
+def landing(small_world, tmp_path_factory):
+    """A claims report, a contributions report, and a claims report with its header and no row (as BPJS sends
+    it for a month without claims), delivered in that order."""
+    world = small_world
     landing = tmp_path_factory.mktemp("quality") / "landing"
     (landing / "bpjstk" / BRANCH).mkdir(parents=True)
     for rel in (CLAIMS, CONTRIBUTIONS):
@@ -56,22 +63,28 @@ def landing(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_load(landing, tmp_path_factory, new_db, gx_dir):
     """`sinergi load --json` of the three files, with the checks of the first batch raising a Great Expectations
-    error (as an uncomputable suite parameter did): returns the URL, the JSON lines and the broken load id."""
+    error (as an uncomputable suite parameter did): returns the URL, the JSON lines and the broken load id.
+
+    The error is raised by every checkpoint run that validates the first batch: its group's run (then each
+    batch of the group is validated alone) and its own."""
     import great_expectations as gx
+
+    from ingestion import quality
 
     copy = shutil.copytree(landing, tmp_path_factory.mktemp("first_load") / "landing", copy_function=shutil.copy2)
     url = new_db()
     broken = []
-    run = gx.Checkpoint.run
+    run = quality._run_checkpoint
 
-    def raising_once(self, *args, **kwargs):
+    def raising_for_the_first_batch(checkpoint, load_ids, **kwargs):
         if not broken:
-            broken.append(int(self.name.rsplit("_", 1)[1]))
+            broken.append(load_ids[0])
+        if broken[0] in load_ids:
             raise gx.exceptions.SuiteParameterError("No value found for $PARAMETER sum_nominal_min")
-        return run(self, *args, **kwargs)
+        return run(checkpoint, load_ids, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(gx.Checkpoint, "run", raising_once)
+        mp.setattr(quality, "_run_checkpoint", raising_for_the_first_batch)
         result = _invoke(url, "load", str(copy), "--json")
     assert result.exit_code == 0, result.stdout + result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -189,3 +202,135 @@ def test_load_json_prints_every_file_even_when_the_checks_cannot_run_at_all(land
     assert sorted(line["file"] for line in lines) == sorted([CLAIMS, CONTRIBUTIONS, EMPTY_CLAIMS])
     assert {line["quality"] for line in lines} == {"pending"}
     assert "sinergi check" in result.stderr
+
+
+# --- Many small batches of one feed ---------------------------------------------------------------------------
+
+def _results(url, load_ids) -> set[tuple]:
+    return set(_rows(url, "select load_id, suite, expectation, column_name, critical, success, observed "
+                          "from audit.expectation_result where load_id = any(%s)", list(load_ids)))
+
+
+def _ledger(url, load_ids) -> dict[int, tuple]:
+    return {r[0]: (r[1], r[2]) for r in _rows(url, "select load_id, quality, quality_reason from audit.load "
+                                                   "where load_id = any(%s)", list(load_ids))}
+
+
+def _counting(monkeypatch) -> list[list[int]]:
+    """The load ids of each Great Expectations checkpoint run of `check_loads`."""
+    from ingestion import quality
+    runs, run = [], quality._run_checkpoint
+
+    def counting(checkpoint, load_ids, **kwargs):
+        runs.append(sorted(load_ids))
+        return run(checkpoint, load_ids, **kwargs)
+
+    monkeypatch.setattr(quality, "_run_checkpoint", counting)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def claims(small_world, tmp_path_factory, new_db, gx_dir):
+    """Every branch's claims report of the month, one report without any claim and copies of the reports
+    (as a branch sending its report again: the same claim numbers in another batch), loaded unchecked; then
+    rows and ledger entries broken so that some batches fail. Returns the URL, the load ids, and load id ->
+    the quality each broken batch must get."""
+    landing = tmp_path_factory.mktemp("claims") / "landing"
+    reports = sorted(p for p in (small_world / "landing" / "bpjstk").glob("*/*_klaim_202401.*"))
+    assert len(reports) >= 4
+    for path in reports:
+        (landing / "bpjstk" / path.parent.name).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, landing / "bpjstk" / path.parent.name / path.name)
+    real = (small_world / "landing" / CLAIMS).read_bytes()
+    (landing / EMPTY_CLAIMS).write_bytes(real[:real.index(b"\n") + 1])
+    url = new_db()
+    result = _invoke(url, "load", str(landing), "--json", "--no-checks")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    ids = sorted(line["load_id"] for line in map(json.loads, result.stdout.splitlines()) if line["status"] == "loaded")
+    with psycopg.connect(url) as conn:
+        full = [r[0] for r in conn.execute("select load_id from audit.load where load_id = any(%s) and rows_loaded > 1 "
+                                           "order by load_id", (ids,))]
+        assert len(full) >= 2
+        for k in range(8):
+            new = conn.execute("select nextval('audit.load_id_seq')").fetchone()[0]
+            conn.execute("insert into audit.load select (jsonb_populate_record(null::audit.load, to_jsonb(l) || "
+                         "jsonb_build_object('load_id', %s::bigint, 'file', l.file || '.salinan' || %s::text))).* "
+                         "from audit.load as l where l.load_id = %s", (new, k, full[k % len(full)]))
+            conn.execute("insert into raw_bpjstk.klaim select (jsonb_populate_record(null::raw_bpjstk.klaim, to_jsonb(r) "
+                         "|| jsonb_build_object('_load_id', %s::bigint))).* from raw_bpjstk.klaim as r "
+                         "where r._load_id = %s", (new, full[k % len(full)]))
+            ids.append(new)
+        copies = ids[-8:]
+
+        def first_line(load_id, offset=0):
+            return conn.execute("select _line from raw_bpjstk.klaim where _load_id = %s order by _line offset %s "
+                                "limit 1", (load_id, offset)).fetchone()[0]
+
+        for load_id, lines in ((full[0], 2), (copies[5], 1)):  # values outside the set: critical
+            conn.execute("update raw_bpjstk.klaim set program = 'XXX' where _load_id = %s and _line <= %s",
+                         (load_id, first_line(load_id, lines - 1)))
+        conn.execute("update raw_bpjstk.klaim set no_klaim = (select no_klaim from raw_bpjstk.klaim where _load_id = %s "
+                     "and _line = %s) where _load_id = %s and _line = %s",
+                     (copies[3], first_line(copies[3]), copies[3], first_line(copies[3], 1)))  # a key twice in its batch
+        conn.execute("update raw_bpjstk.klaim set nominal = -nominal where _load_id = %s and _line = %s",
+                     (copies[4], first_line(copies[4])))  # a negative amount (not critical), the ledger's sum agreeing
+        conn.execute("update audit.load set amounts_loaded = jsonb_build_object('nominal', (select sum(nominal)::float8 "
+                     "from raw_bpjstk.klaim where _load_id = %s)) where load_id = %s", (copies[4], copies[4]))
+        conn.execute("update audit.load set amounts_loaded = jsonb_build_object('nominal', "
+                     "(amounts_loaded->>'nominal')::float8 + 1) where load_id = %s", (copies[0],))  # control total off
+        conn.execute("update audit.load set rows_loaded = rows_loaded - 1, rows_quarantined = rows_quarantined + 1 "
+                     "where load_id = %s", (copies[1],))  # the ledger counts a row fewer than the table holds
+        conn.execute("update raw_bpjstk.klaim set no_klaim = null where _load_id = %s and _line = %s",
+                     (copies[2], first_line(copies[2])))  # a key missing
+    broken = {full[0]: "failed", copies[0]: "failed", copies[1]: "failed", copies[2]: "failed", copies[3]: "failed",
+              copies[4]: "warning", copies[5]: "failed"}
+    return url, ids, broken
+
+
+def test_many_small_batches_of_one_feed_are_validated_together_with_the_results_each_gets_alone(claims, monkeypatch):
+    from ingestion import quality
+    url, ids, broken = claims
+    runs = _counting(monkeypatch)
+    seen = []
+    together = quality.check_loads(url, ids, on_load=lambda load_id, verdict: seen.append((load_id, verdict)))
+    # One run for the whole group, then one for each batch that failed something in it (its exact results).
+    assert runs == [sorted(ids)] + sorted([i] for i in broken)
+    assert {i: together[i] for i in broken} == broken
+    assert {together[i] for i in ids if i not in broken} == {"passed"}
+    assert sorted(seen) == sorted(together.items()) and list(together) == ids  # once per batch, in the given order
+    grouped = (_ledger(url, ids), _results(url, ids))
+    expectations = len(quality.suites()["klaim"]["expectations"])
+    assert len(grouped[1]) == len(ids) * expectations  # one row per expectation per batch, as alone
+    empty = _rows(url, "select load_id from audit.load where load_id = any(%s) and rows_loaded = 0", ids)
+    assert empty and all(grouped[0][i][0] == "passed" and "tanpa baris" in grouped[0][i][1] for (i,) in empty)
+
+    runs.clear()
+    monkeypatch.setattr(quality, "GROUP_BATCHES", 1)  # every batch alone: the reference
+    alone = quality.check_loads(url, ids)
+    assert runs == [[i] for i in ids]
+    assert alone == together
+    assert (_ledger(url, ids), _results(url, ids)) == grouped
+
+
+def test_a_group_whose_failures_are_not_all_named_at_once_is_narrowed_down(claims, monkeypatch):
+    """Great Expectations names at most NAMED_ROWS unexpected rows per expectation: with one, the batches named
+    are validated alone and the rest of the group again, until every failure is attributed."""
+    from ingestion import quality
+    url, ids, broken = claims
+    quality.check_loads(url, ids)  # as each batch alone (the test above)
+    reference = (_ledger(url, ids), _results(url, ids))
+    monkeypatch.setattr(quality, "NAMED_ROWS", 1)
+    runs = _counting(monkeypatch)
+    quality.check_loads(url, ids)
+    groups = [r for r in runs if len(r) > 1]
+    assert 2 <= len(groups) <= quality.ROUNDS and sorted(r for r in runs if len(r) == 1) == sorted([i] for i in broken)
+    assert (_ledger(url, ids), _results(url, ids)) == reference
+
+
+def test_checking_clean_small_batches_takes_one_run_however_many_there_are(claims, monkeypatch):
+    from ingestion import quality
+    url, ids, broken = claims
+    clean = [i for i in ids if i not in broken]
+    runs = _counting(monkeypatch)
+    assert set(quality.check_loads(url, clean).values()) == {"passed"}
+    assert runs == [sorted(clean)]

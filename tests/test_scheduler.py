@@ -3,7 +3,6 @@ api-server on a PostgreSQL metadata database, files picked up by the landing wat
 built once when every sender's cycle is done, and marts equal to a plain `sinergi load && sinergi build`."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -131,3 +130,39 @@ def test_no_dag_import_error_or_timeout(scheduled):
 def test_the_scheduled_marts_equal_a_plain_load_and_build(scheduled, plain):
     assert len(_metrics(scheduled["url"])) > 0
     pd.testing.assert_frame_equal(_metrics(scheduled["url"]), _metrics(plain[0]))
+
+
+# --- the compose executor: Celery on the machine's Redis ----------------------------------------
+
+SMALL = Options(profile="seed", scale=0.05, months=1, start="2024-03", seed=23, defect_rate=0.0)
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("small_world")
+    generate(SMALL, out)
+    return out
+
+
+@pytest.mark.slow
+def test_under_celery_a_delivery_loads_and_builds_once_like_the_plain_commands(small_world, tmp_path_factory,
+                                                                               new_db, gx_dir):
+    import uuid
+    landing = shutil.copytree(small_world / "landing", tmp_path_factory.mktemp("celery") / "landing")
+    delivered = _waiting(landing)
+    url, reference = new_db(), new_db()
+    broker = f"redis://127.0.0.1:6379/{uuid.uuid4().int % 8 + 8}"
+    with airflow_local.Scheduler(tmp_path_factory.mktemp("airflow_celery"), url, landing,
+                                 executor="CeleryExecutor", broker_url=broker) as airflow:
+        for dag_id in INGEST:
+            assert [s for _, _, s in airflow.wait_for_run(dag_id, timeout=600)] == ["success"], dag_id
+        runs = airflow.wait_for_run(WAREHOUSE, timeout=600)
+    assert [(t, s) for _, t, s in runs] == [("asset_triggered", "success")]
+    with psycopg.connect(url) as conn:
+        assert {f for (f,) in conn.execute("select file from audit.load")} == set(delivered)
+    plain = shutil.copytree(small_world / "landing", tmp_path_factory.mktemp("celery_plain") / "landing")
+    from ingestion import quality
+    outcomes = pipeline.load_landing(reference, plain, pseudonym.from_environment())
+    quality.check_loads(reference, [o.load_id for o in outcomes if o.status in ("loaded", "superseded")])
+    transform.build(reference, quiet=True)
+    pd.testing.assert_frame_equal(_metrics(url), _metrics(reference))
