@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 export SCARF_NO_ANALYTICS := true
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
-.PHONY: install demo test clean
+.PHONY: install demo test test-scheduler clean
 
 install: $(VENV)/.installed $(CHROMIUM)
 
@@ -31,6 +31,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Airflow's real scheduler, dag-processor, triggerer and api-server (and a Celery worker) on a national month.
+test-scheduler: install
+	$(BIN)/python -m pytest -m scheduler tests/test_scheduler.py
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache

@@ -334,3 +334,22 @@ def test_checking_clean_small_batches_takes_one_run_however_many_there_are(claim
     runs = _counting(monkeypatch)
     assert set(quality.check_loads(url, clean).values()) == {"passed"}
     assert runs == [sorted(clean)]
+
+
+def test_groups_hold_a_bounded_number_of_batches_and_rows_and_a_large_batch_is_alone(monkeypatch):
+    from ingestion import quality
+    monkeypatch.setattr(quality, "GROUP_BATCHES", 3)
+    monkeypatch.setattr(quality, "GROUP_ROWS", 100)
+    batches = [quality._Batch(i, rows, {}) for i, rows in enumerate([10, 0, 20, 30, 500, 40, 0, 60, 5])]
+    groups = [[b.load_id for b in g] for g in quality._groups(batches)]
+    assert groups == [[0, 1, 2], [3], [4], [5, 6], [7, 8]]
+
+
+def test_great_expectations_validates_as_the_loader_without_nested_loop_joins():
+    from urllib.parse import parse_qs, urlsplit
+
+    from ingestion import access, quality
+    url = quality._validator_url("postgresql://postgres@127.0.0.1:5432/gudang?sslmode=prefer")
+    query = parse_qs(urlsplit(url).query)
+    assert query["sslmode"] == ["prefer"]
+    assert query["options"] == [f"-c role={access.LOADER} -c enable_nestloop=off"]

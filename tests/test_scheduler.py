@@ -60,11 +60,13 @@ def scheduled(national_month, tmp_path_factory, new_db, gx_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_a_national_month_is_more_files_than_airflow_can_map(national_month):
     assert len(_waiting(national_month / "landing")) > MAX_MAP_LENGTH
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_every_file_is_picked_up_by_the_watchers_and_reaches_a_terminal_state(scheduled):
     for dag_id in INGEST:
         assert [state for _, _, state in scheduled["runs"][dag_id]] == ["success"], dag_id
@@ -79,6 +81,7 @@ def test_every_file_is_picked_up_by_the_watchers_and_reaches_a_terminal_state(sc
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_tasks_are_bounded_whatever_the_number_of_files(scheduled):
     for dag_id in INGEST:
         assert len(scheduled["tasks"][dag_id]) <= 10, dag_id
@@ -89,6 +92,7 @@ def test_tasks_are_bounded_whatever_the_number_of_files(scheduled):
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_the_warehouse_builds_once_by_itself_after_every_sender(scheduled):
     runs = scheduled["runs"][WAREHOUSE]
     assert [(run_type, state) for _, run_type, state in runs] == [("asset_triggered", "success")]
@@ -100,6 +104,7 @@ def test_the_warehouse_builds_once_by_itself_after_every_sender(scheduled):
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_every_model_and_test_is_reported_by_the_build_task(scheduled):
     reported = set(re.findall(r"\b(model|test|seed|unit_test) ([\w.]+): (success|pass|error|fail|skipped|warn)\b",
                               scheduled["logs"]))
@@ -110,6 +115,7 @@ def test_every_model_and_test_is_reported_by_the_build_task(scheduled):
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_no_dag_import_error_or_timeout(scheduled):
     assert scheduled["errors"] == []
     assert "DagBag import timeout" not in scheduled["logs"]
@@ -117,6 +123,7 @@ def test_no_dag_import_error_or_timeout(scheduled):
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_the_scheduled_marts_equal_the_truth(scheduled, national_month):
     assert len(_metrics(scheduled["url"])) > 0
     differences = truth_check.metric_differences(scheduled["url"], national_month)
@@ -137,6 +144,7 @@ def small_world(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.scheduler
 def test_under_celery_a_delivery_loads_and_builds_once_like_the_plain_commands(small_world, tmp_path_factory,
                                                                                new_db, gx_dir):
     import uuid
