@@ -342,7 +342,7 @@ def test_groups_hold_a_bounded_number_of_batches_and_rows_and_a_large_batch_is_a
     monkeypatch.setattr(quality, "GROUP_ROWS", 100)
     batches = [quality._Batch(i, rows, {}) for i, rows in enumerate([10, 0, 20, 30, 500, 40, 0, 60, 5])]
     groups = [[b.load_id for b in g] for g in quality._groups(batches)]
-    assert groups == [[0, 1, 2], [3], [4], [5, 6], [7, 8]]
+    assert groups == [[0, 1, 2], [3], [4], [5, 6, 7], [8]]
 
 
 def test_great_expectations_validates_as_the_loader_without_nested_loop_joins():
