@@ -6,13 +6,14 @@ and each must end as a repair, a quarantine or a rejection with its reason, noth
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from ingestion import pipeline, pseudonym, quality, regions
+
+from landing import Deliveries
 
 ODS = "kemenkop/ods"
 BRANCH = "bpjstk/K1301"
@@ -31,25 +32,10 @@ def _field(line: str, i: int, value: str, sep=";") -> str:
     return sep.join(parts)
 
 
-class Corpus:
-    """Writes files into a landing folder with increasing delivery times (their order matters)."""
-
-    def __init__(self, root: Path):
-        self.root, self.clock = root, 1_700_000_000
-
-    def write(self, rel: str, data: bytes) -> str:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        self.clock += 60
-        os.utime(path, (self.clock, self.clock))
-        return rel
-
-
 @pytest.fixture(scope="module")
 def corpus(clean_world, tmp_path_factory, new_db, gx_dir):
     root = tmp_path_factory.mktemp("corpus") / "landing"
-    c = Corpus(root)
+    c = Deliveries(root)
     kop = _lines(clean_world, f"{ODS}/koperasi_20240107.csv", 11)
     kop_text = "\n".join(kop) + "\n"
     expect = {}

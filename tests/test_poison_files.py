@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 import re
 import time
 from datetime import date
@@ -24,27 +23,14 @@ import pytest
 
 from ingestion import contracts, pipeline, pseudonym, readers
 
+from landing import Deliveries
+
 BRANCH = "bpjstk/K0921"          # BPJS branch delivering `;` CSV
 XLSX = "bpjstk/K1902"            # BPJS branch delivering Excel
 ODS = "kemenkop/ods"
 BTN = "himbara/btn"
 GOOD = f"{ODS}/koperasi_20240107.csv"
 INDONESIAN = re.compile(r"\b(berkas|baris|kolom|periode|lembar|minta|pengirim)\b")
-
-
-class Landing:
-    """Writes files with increasing delivery times: the good file comes last."""
-
-    def __init__(self, root: Path):
-        self.root, self.clock = root, 1_700_000_000
-
-    def write(self, rel: str, data: bytes) -> str:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        self.clock += 60
-        os.utime(path, (self.clock, self.clock))
-        return rel
 
 
 def _text_lines(world: Path, rel: str) -> list[str]:
@@ -90,7 +76,7 @@ def _bomb(header: bytes, row: bytes, inflated: int) -> bytes:
 @pytest.fixture(scope="module")
 def poisoned(clean_world, tmp_path_factory, new_db, gx_dir):
     root = tmp_path_factory.mktemp("poison") / "landing"
-    land = Landing(root)
+    land = Deliveries(root)
     expect: dict[str, tuple] = {}      # file -> (status, reason_code or quarantined {line: reason})
     facts: dict[str, object] = {}
 

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from ingestion import pipeline, pseudonym
 from sinergi import transform, truth_check
