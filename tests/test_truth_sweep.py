@@ -17,9 +17,9 @@ import truth as sweep  # noqa: E402
 from sinergi.generator import Options  # noqa: E402
 
 WORLDS = [
-    Options(profile="seed", scale=0.1, months=2, start="2024-04", seed=31, defect_rate=0.0),
+    Options(profile="seed", scale=0.05, months=2, start="2024-04", seed=31, defect_rate=0.0),
     Options(profile="seed", scale=0.05, months=1, start="2025-02", seed=104, defect_rate=0.0),
-    Options(profile="seed", scale=0.05, months=2, start="2024-10", seed=107, defect_rate=0.0),
+    Options(profile="seed", scale=0.03, months=1, start="2024-10", seed=107, defect_rate=0.0),
 ]
 
 
