@@ -70,12 +70,12 @@ def url_of(name: str) -> str:
     return settings.warehouse_url().rsplit("/", 1)[0] + "/" + name
 
 
-def prepare(world: Path, n: int) -> tuple[str, list[int], int]:
+def prepare(world: Path, n: int, work: Path) -> tuple[str, list[int], int]:
     """A template database with n `peserta` batches (real ones, then copies); (url, their load ids, one
     `klaim` batch for the warm-up)."""
     from ingestion import pipeline, pseudonym
     os.environ.setdefault(settings.ENV_PSEUDONYM_KEY, "bench-" + "k" * 32)
-    landing = Path(tempfile.mkdtemp(prefix="sinergi_bench_landing_")) / "landing"
+    landing = work / "landing"
     shutil.copytree(world / "landing", landing)  # loading moves files: the world stays as generated
     waiting = pipeline.pending(landing, "bpjstk")
     files = [f for f in waiting if "_peserta_" in f]
@@ -107,13 +107,13 @@ def prepare(world: Path, n: int) -> tuple[str, list[int], int]:
     return url, ids[:n], klaim
 
 
-def measure(mod, template: str, ids: list[int], warm: int) -> tuple[float, int, dict, set]:
+def measure(mod, template: str, ids: list[int], warm: int, work: Path) -> tuple[float, int, dict, set]:
     """Seconds for check_loads(ids), checkpoint runs, qualities and results; on a fresh copy and project."""
     name = f"sinergi_bench_q_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url_of("postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
     url = url_of(name)
-    os.environ[settings.ENV_GX_DIR] = tempfile.mkdtemp(prefix="sinergi_bench_gx_")
+    os.environ[settings.ENV_GX_DIR] = tempfile.mkdtemp(prefix="gx_", dir=work)
     try:
         mod.check_loads(url, [warm])  # imports, the Data Docs site: what every later run finds in place
         with counted() as runs:
@@ -150,14 +150,14 @@ def main() -> None:
     impls = [("baru", module(ROOT / "ingestion" / "quality.py", "quality_new"))]
     if not args.no_old:
         impls.insert(0, ("lama", module(old_path, "quality_old")))
-    url, ids, warm = prepare(world, max(sizes))
+    url, ids, warm = prepare(world, max(sizes), work)
     template = warehouse.database_name(url)
     print(f"{'muatan':>7} {'versi':>5} {'detik':>9} {'detik/muatan':>13} {'checkpoint':>11}", flush=True)
     try:
         for n in sizes:
             seen = {}
             for label, mod in impls:
-                seconds, runs, quality, results = measure(mod, template, ids[:n], warm)
+                seconds, runs, quality, results = measure(mod, template, ids[:n], warm, work)
                 seen[label] = (quality, results)
                 print(f"{n:>7} {label:>5} {seconds:>9.1f} {seconds / n:>13.3f} {runs:>11}", flush=True)
             if len(seen) == 2:
@@ -167,6 +167,7 @@ def main() -> None:
                     sys.exit(1)
     finally:
         warehouse.drop_database(url)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
