@@ -33,6 +33,7 @@ from .landing_watch import LandingTrigger
 PSEUDONYM_CONN_ID = "sinergi_pseudonym"
 WAREHOUSE_DAG_ID = "sinergi_warehouse"
 TIMEZONE = "Asia/Jakarta"
+NO_CATCH_UP = timedelta(0)  # run_immediately: a deployment waits for the next time on the timetable
 SENDERS = ("kemenkop", "bpjstk", "himbara")
 
 # Retry what may pass by itself (the database restarting, a lock, a dropped connection); a file problem
@@ -114,9 +115,11 @@ def load_summary(outcomes) -> dict:
 def ingest_dag(sender: str, schedule: str, doc_md: str):
     """load (all waiting files, one task) -> check quality -> publish each feed -> cycle done."""
 
-    # No start date: the timetable's first run is its next time, not a catch-up run at deployment.
+    # No start date: the timetable's first run is its next time, not a catch-up run at deployment
+    # (`run_immediately=False` would still run the past time if it was less than 2.4 hours ago).
     @dag(dag_id=f"sinergi_ingest_{sender}", catchup=False, max_active_runs=1,
-         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(schedule, timezone=TIMEZONE),
+         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(schedule, timezone=TIMEZONE,
+                                                                     run_immediately=NO_CATCH_UP),
                                       assets=landing_asset(sender)),
          default_args=DEFAULT_ARGS, tags=["sinergi", "ingest", sender], doc_md=doc_md)
     def ingest():

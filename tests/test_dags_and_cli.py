@@ -52,15 +52,15 @@ def test_dag_files_parse_without_the_loader_dbt_or_data_libraries():
 
 
 @pytest.fixture(scope="module")
-def dag_run(clean_world, tmp_path_factory, new_db, gx_dir):
-    landing = copy_landing(clean_world, tmp_path_factory.mktemp("dags") / "landing")
+def dag_run(small_world, tmp_path_factory, new_db, gx_dir):
+    landing = copy_landing(small_world, tmp_path_factory.mktemp("dags") / "landing")
     url = new_db()
     env = airflow_local.environment(tmp_path_factory.mktemp("airflow_home"), url, landing)
     result = airflow_local.run(DAG_IDS, env)
     return url, landing, result
 
 
-def test_each_dag_runs_end_to_end_and_loads_its_senders_files(clean_world, dag_run):
+def test_each_dag_runs_end_to_end_and_loads_its_senders_files(small_world, dag_run):
     url, landing, result = dag_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for dag_id in DAG_IDS:
@@ -70,7 +70,7 @@ def test_each_dag_runs_end_to_end_and_loads_its_senders_files(clean_world, dag_r
                               columns=["file", "status", "quality"])
         failed = conn.execute("select count(*) from audit.expectation_result where not success").fetchone()[0]
         ran = conn.execute("select count(distinct load_id) from audit.expectation_result").fetchone()[0]
-    delivered = pd.read_csv(clean_world / "truth" / "deliveries.csv")
+    delivered = pd.read_csv(small_world / "truth" / "deliveries.csv")
     assert sorted(ledger["file"]) == sorted(delivered["file"])
     assert set(ledger["status"]) == {"loaded"}
     assert set(ledger["quality"]) == {"passed"} and failed == 0 and ran == len(ledger)

@@ -1,8 +1,8 @@
 """The warehouse equals the truth on worlds the other tests do not use (a small `bench/truth.py`): clean
 seed-profile worlds over other seeds, scales and start months, among them the seed 31 that linked an
-uncovered UMKM owner to a neighbour born the same day. The clean national-profile world of this sweep is
-the national month of tests/test_scheduler.py, checked figure for figure after the real scheduler
-loaded and built it (one national world instead of two keeps `make test` within its time)."""
+uncovered UMKM owner to a neighbour born the same day. The clean national-profile world of the sweep is
+conftest.NATIONAL_MONTH, compared figure for figure in tests/test_warehouse.py after the plain commands and
+in tests/test_scheduler.py after the real scheduler (one national world keeps `make test` in its time)."""
 from __future__ import annotations
 
 import sys

@@ -44,10 +44,10 @@ def test_warehouse_dag_runs_once_every_sender_has_completed_a_cycle(bag):
 
 
 @pytest.fixture(scope="module")
-def warehouse_run(clean_world, tmp_path_factory, new_db):
+def warehouse_run(small_world, tmp_path_factory, new_db):
     """The clean world loaded without Great Expectations (its batches stay `pending`), then the warehouse
     DAG run with include_unchecked so the pending batches count."""
-    landing = copy_landing(clean_world, tmp_path_factory.mktemp("warehouse_dag") / "landing")
+    landing = copy_landing(small_world, tmp_path_factory.mktemp("warehouse_dag") / "landing")
     url = new_db()
     pipeline.load_landing(url, landing, pseudonym.from_environment())
     env = airflow_local.environment(tmp_path_factory.mktemp("airflow_home"), url, landing)
@@ -55,12 +55,12 @@ def warehouse_run(clean_world, tmp_path_factory, new_db):
     return url, result
 
 
-def test_warehouse_dag_builds_the_marts_and_publishes_under_its_run_id(clean_world, warehouse_run):
+def test_warehouse_dag_builds_the_marts_and_publishes_under_its_run_id(small_world, warehouse_run):
     url, result = warehouse_run
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
     state, run_id = airflow_local.outcomes(result.stdout)[airflow_local.WAREHOUSE_DAG]
     assert state == "success"
-    truth = pd.read_csv(clean_world / "truth" / "metrics.csv")
+    truth = pd.read_csv(small_world / "truth" / "metrics.csv")
     with psycopg.connect(url) as conn:
         months = {str(m)[:7] for (m,) in conn.execute("select distinct as_of from marts.fct_metrics")}
         builds = conn.execute("select build_id, code_version, count(*) from published.fct_metrics_published "
