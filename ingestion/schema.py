@@ -115,6 +115,34 @@ create table if not exists audit.expectation_result (
     run_at timestamptz not null default now()
 );
 create index if not exists expectation_result_load on audit.expectation_result (load_id);
+-- Auditors' decisions on candidate person links (the dashboard's review queue, "Tinjauan tautan"):
+-- append-only; the latest per (record_feed, record_key, kpj) wins over the linkage model in the next build
+-- (`terima` links the pair, `tolak` excludes that candidate). Auditors insert through the dashboard; nobody
+-- updates or deletes (the owner, the loader role, aside).
+create table if not exists audit.link_decision (
+    decision_id bigserial primary key,
+    record_feed text not null,
+    record_key text not null,
+    kpj text not null,
+    decision text not null check (decision in ('terima', 'tolak')),
+    note text,
+    decided_by text not null,
+    decided_at timestamptz not null default now()
+);
+-- Where on the dashboard the decision was made: the queue (`ragu`, `konflik`) or the clerical samples
+-- (`sampel_tautan`: an automatic link, `sampel_bukan_tautan`: a non-link with a candidate), from which the
+-- linkage quality report estimates precision and recall; null for a decision made elsewhere.
+alter table audit.link_decision add column if not exists review_kind text;
+do $$ begin
+    if not exists (select 1 from pg_constraint where conrelid = 'audit.link_decision'::regclass
+                   and conname = 'link_decision_review_kind_check') then
+        alter table audit.link_decision add constraint link_decision_review_kind_check
+            check (review_kind in ('ragu', 'konflik', 'sampel_tautan', 'sampel_bukan_tautan'));
+    end if;
+end $$;
+create index if not exists link_decision_pair on audit.link_decision (record_feed, record_key, kpj, decision_id);
+grant insert on audit.link_decision to sinergi_auditor;
+grant usage on sequence audit.link_decision_decision_id_seq to sinergi_auditor;
 -- Plain NIKs and names live here only; everything else carries the token (UU 27/2022).
 create table if not exists vault.person (
     load_id bigint not null,
@@ -134,19 +162,60 @@ create table if not exists vault.quarantine_text (
     raw_text text,
     primary key (load_id, line)
 );
--- What matching needs from the vault: the name and the two halves of the NIK that tell a typing slip
--- from another person (a hash of the district-and-birth digits, and the serial), never the NIK.
+-- What matching needs from the vault: the name, never the NIK. The view lost the NIK's halves (an
+-- unkeyed hash of its first 12 digits could be reversed by trying every district and birth date).
+do $$ begin
+    if exists (select 1 from information_schema.columns where table_schema = 'vault'
+               and table_name = 'person_for_matching' and column_name = 'nik_serial') then
+        drop view vault.person_for_matching;
+    end if;
+end $$;
+-- `nik_sex`: the sex the NIK's day digits carry (day + 40 for women: `P`, else `L`; NULL when the NIK is
+-- not 16 digits or its day is impossible), for the linkage report's bias check: the UMKM and KUR feeds
+-- have no sex column. One letter, not a digit of the NIK.
 create or replace view vault.person_for_matching as
-select load_id, line, feed, nik_token, nama, md5(left(nik, 12)) as nik_prefix_hash,
-    substr(nik, 13, 4) as nik_serial
+select load_id, line, feed, nik_token, nama,
+    case when nik !~ '^[0-9]{16}$' then null
+         when substr(nik, 7, 2)::int between 41 and 71 then 'P'
+         when substr(nik, 7, 2)::int between 1 and 31 then 'L' end as nik_sex
 from vault.person;
+-- How far apart two tokens' NIKs are: 0 the same, 1 one keystroke (one digit wrong, or two digits
+-- swapped), else the number of digits that differ; NULL unless both are 16 digits. The evidence that one
+-- NIK is a slip of another, without the NIK leaving the vault: it runs as the vault's owner, and the
+-- transformer learns a distance between two pseudonyms it already holds, never a digit.
+create or replace function vault.nik_distance(a text, b text) returns integer
+language sql stable parallel safe security definer set search_path = pg_catalog, pg_temp as $fn$
+    select case
+        when d.positions is null then null
+        when cardinality(d.positions) = 2
+             and substr(d.x, d.positions[1], 1) = substr(d.y, d.positions[2], 1)
+             and substr(d.x, d.positions[2], 1) = substr(d.y, d.positions[1], 1) then 1
+        else cardinality(d.positions)
+    end
+    from (
+        select x.nik as x, y.nik as y,
+               case when x.nik ~ '^[0-9]{16}$' and y.nik ~ '^[0-9]{16}$' then
+                   array(select i from generate_series(1, 16) as i where substr(x.nik, i, 1) <> substr(y.nik, i, 1))
+               end as positions
+        from (select nik from vault.person where nik_token = a limit 1) as x,
+             (select nik from vault.person where nik_token = b limit 1) as y
+    ) as d
+$fn$;
+revoke all on function vault.nik_distance(text, text) from public;
 -- The name behind a token, for the drill-downs of the roles allowed to see names (auditors).
 create or replace view vault.person_names as
 select distinct on (nik_token) nik_token, nama from vault.person
 where nik_token is not null and nama is not null
 order by nik_token, load_id desc, line;
 grant select on vault.person_for_matching to sinergi_transformer;
+grant execute on function vault.nik_distance(text, text) to sinergi_transformer;
+-- The name on one delivered record (by its batch and line), for the auditors' review of candidate links:
+-- a conflict is one token with two people behind it, so the name by token alone cannot show both. Look a
+-- record up by its token as well (the token's hash index finds it; batch and line alone scan the batch).
+create or replace view vault.record_names as
+select load_id, line, feed, nik_token, nama from vault.person;
 grant select on vault.person_names to sinergi_auditor;
+grant select on vault.record_names to sinergi_auditor;
 """
 
 
@@ -180,14 +249,18 @@ def _complete(conn, contracts: Contracts) -> bool:
     wanted = {(f.schema, f.name, c) for f in contracts.feeds.values() for c, _ in raw_columns(f)}
     wanted |= {("audit", "load", "moved_at"), ("audit", "load", "quality_reason"), ("audit", "correction", "note"),
                ("audit", "expectation_result", "run_id"),
-               ("vault", "quarantine_text", "raw_text"), ("vault", "person_for_matching", "nik_serial"),
-               ("vault", "person_names", "nama")}
+               ("audit", "link_decision", "review_kind"),
+               ("vault", "quarantine_text", "raw_text"), ("vault", "person_for_matching", "nama"),
+               ("vault", "person_for_matching", "nik_sex"),
+               ("vault", "person_names", "nama"), ("vault", "record_names", "nama")}
     found = set(conn.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
         "where table_schema = any(%s)", ([s for s, _, _ in wanted],)).fetchall())
     indexes = {r[0] for r in conn.execute(
         "select indexname from pg_indexes where schemaname = 'vault'").fetchall()}
-    return wanted <= found and "person_load" in indexes
+    stale = ("vault", "person_for_matching", "nik_serial") in found
+    distance = conn.execute("select to_regprocedure('vault.nik_distance(text, text)') is not null").fetchone()[0]
+    return wanted <= found and not stale and distance and "person_load" in indexes
 
 
 def summarise_new_ranges(conn, feed: Feed) -> None:

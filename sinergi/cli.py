@@ -38,13 +38,16 @@ def generate(
     start: Annotated[str, typer.Option(callback=cli_options.month, help="Bulan pertama, YYYY-MM")] = "2024-01",
     seed: Annotated[int, typer.Option(help="Benih acak: argumen sama, berkas sama persis")] = 42,
     defects: Annotated[str, typer.Option(help="Laju cacat per jenis per baris, atau 'none'")] = "0.001",
+    identity_variants: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Bagian catatan pengurus, pemilik UMKM dan debitur KUR yang ditulis berbeda "
+                               "(nama, NIK, tanggal lahir); bawaan: laju cacat")] = None,
 ) -> None:
     """Buat folder kiriman (landing) yang realistis beserta kebenarannya (truth)."""
     from .generator import Options
     if profile not in ("seed", "national"):
         raise typer.BadParameter("profil harus seed atau national", param_hint="--profile")
     opts = Options(profile=profile, scale=scale, months=months, start=start, seed=seed,
-                   defect_rate=_defect_rate(defects))
+                   defect_rate=_defect_rate(defects), identity_variants=identity_variants)
     from .generator.profiles import ScaleTooSmall, check_scale
     try:
         check_scale(opts.profile, opts.scale, opts.seed)

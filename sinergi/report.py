@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 
 from ingestion import access
 
-from . import fmt, metrics, spreadsheet
+from . import fmt, metrics, report_linkage, spreadsheet
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 SHOWN_ENTITIES = 25  # per metric in the document; the CSV beside it lists them all
@@ -119,6 +119,7 @@ def gather(url: str, bulan: str, role: str = access.AUDITOR) -> dict:
             "expectations": rows(EXPECTATIONS, bulan=bulan),
             "builds": rows(BUILDS, bulan=bulan) if evidence else [],
             "revisions": rows(REVISIONS, bulan=bulan) if evidence else [],
+            "linkage": report_linkage.gather(rows, _can_read(conn, "audit", "link_decision"), bulan),
         }
 
 

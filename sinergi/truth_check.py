@@ -55,6 +55,25 @@ join (select distinct on (kpj) kpj, nik_token from staging.stg_bpjstk__participa
   on p.kpj = c.kpj
 """
 FEEDS = {"kemenkop/kur": "himbara/kur"}
+# Defect kinds that change a NIK and leave the row loaded: the officer's record key changes with it.
+NIK_CHANGES = ("nik_mistyped", "nik_slip")
+# The record feeds linked to BPJS participants, with the truth's name of each.
+LINKED_FEEDS = {"pengurus": "kemenkop/pengurus", "umkm": "kemenkop/umkm", "kur": "himbara/kur"}
+PAIRS = {feed: f"{feed} ↔ peserta" for feed in LINKED_FEEDS}
+# The variant class of a record, from the defect logged on the row the warehouse keeps.
+CLASSES = {
+    "name_title": "name: title (H., Dr., Ir., …)", "name_degree": "name: degree (S.E., M.M., …)",
+    "name_patronym": "name: bin/binti + father", "name_muhammad": "name: Muhammad/Ahmad/Siti spelling",
+    "name_old_spelling": "name: pre-1972 spelling", "name_word_order": "name: word order",
+    "name_shortened": "name: mononym / middle dropped", "name_misspelt": "name: typo",
+    "nik_blank": "NIK blank", "birth_date_typo": "birth-date typo",
+}
+SLIP_EARLY, SLIP_LATE = "NIK slip, digits 1–12", "NIK slip, digits 13–16"
+UNCHANGED = "unchanged"
+CLASS_ORDER = [UNCHANGED, *[c for k, c in CLASSES.items() if not k.startswith(("nik", "birth"))],
+               SLIP_EARLY, SLIP_LATE, CLASSES["nik_blank"], CLASSES["birth_date_typo"]]
+# Issue 17's goals on a defective world.
+GOALS = {"precision": 0.999, "recall": 0.99, "class_recall": 0.95, "metric_pp": 0.3, "metrics": ("K2", "K4", "K6")}
 
 
 def _pairs(sizes: pd.Series) -> int:
@@ -62,32 +81,201 @@ def _pairs(sizes: pd.Series) -> int:
 
 
 def identity_scores(url: str, world: Path, tokens) -> dict:
-    """Pairwise precision and recall of the warehouse's person resolution against the generator's.
+    """The warehouse's person resolution against the generator's truth.
 
-    `tokens(nik) -> token` turns the truth's plain NIKs (in officer record keys) into the warehouse's
-    keys; an officer row whose NIK the sender mistyped is matched through the defect log.
+    `tokens(nik) -> token` turns the truth's plain NIKs into the warehouse's keys. Keys: `precision`,
+    `recall` and the pair counts pooled over every feed (participants, claims joined by KPJ, officers,
+    owners, borrowers; kept for the warehouse tests); `pairs` and `classes`: precision and recall of the
+    links to participants per feed pair and per variant class (`link_scores`); `unmatched`: warehouse
+    records the truth does not know (none expected).
     """
+    log = _defect_log(world)
+    links = link_scores(url, world, tokens, log)
+    del links["linked_records"]
+    return {**_pooled_scores(url, world, tokens, log), **links}
+
+
+def _pooled_scores(url: str, world: Path, tokens, log: pd.DataFrame) -> dict:
+    """Pairwise precision and recall over every feed at once (records that are the same person)."""
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute(RECORDS_SQL)
         ours = pd.DataFrame(cur.fetchall(), columns=["feed", "key", "person_id", "own_token"])
     ours["feed"] = ours["feed"].replace(FEEDS)
     truth = pd.read_csv(Path(world) / "truth" / "identity_persons.csv", dtype=str)
     officers = truth["feed"] == "kemenkop/pengurus"
-    parts = truth.loc[officers, "key"].str.split("|", expand=True)
-    truth.loc[officers, "key"] = parts[0] + "|" + parts[1].map(tokens) + "|" + parts[2]
-    # Officer rows with a mistyped NIK carry the mistyped NIK's token: key them by the true one.
-    defects = pd.read_csv(Path(world) / "truth" / "defects.csv", dtype=str)
-    slips = defects[(defects["kind"] == "nik_mistyped") & (defects["feed"] == "pengurus")]["detail"].str.split(" -> ")
-    true_token = {tokens(bad): tokens(good) for good, bad in slips}
+    truth.loc[officers, "key"] = _tokenised_officer_keys(truth.loc[officers, "key"], tokens)
+    # Officer rows whose NIK the sender changed carry that NIK's token: key them by the true one.
+    true_key = _slipped_officer_keys(log, tokens)
     is_officer = ours["feed"] == "kemenkop/pengurus"
-    parts = ours.loc[is_officer, "key"].str.split("|", expand=True)
-    ours.loc[is_officer, "key"] = parts[0] + "|" + parts[1].map(lambda t: true_token.get(t, t)) + "|" + parts[2]
+    ours.loc[is_officer, "key"] = ours.loc[is_officer, "key"].map(lambda k: true_key.get(k, k))
     both = truth.merge(ours, on=["feed", "key"], how="inner")
     tp = _pairs(both.groupby(["person", "person_id"]).size())
     predicted = _pairs(both.groupby("person_id").size())
     actual = _pairs(both.groupby("person").size())
     return {"records": len(both), "true_pairs": actual, "found_pairs": predicted, "correct_pairs": tp,
             "precision": tp / predicted if predicted else 1.0, "recall": tp / actual if actual else 1.0}
+
+
+def link_scores(url: str, world: Path, tokens, log: pd.DataFrame | None = None) -> dict:
+    """Links of officer, UMKM-owner and KUR-debtor records to participants, record by record.
+
+    A link is the record's `kpj` in `identity.int_identity__person_links`; it is correct when that
+    participant is the record's true person. Expected: records whose person has a participant record
+    in the warehouse. `recall` counts only records that can be found (no unrecoverable variant: name +
+    birth date + region unique); `recall_all` counts every one. `linked_records`: the records scored.
+    """
+    log = _defect_log(world) if log is None else log
+    recs = _scored_records(url, world, tokens, log)
+    known = recs[recs["person"].notna()]   # a link of a record the truth does not know cannot be judged
+    pairs = _rates(known, "record_feed").rename(index=PAIRS).reindex(PAIRS.values())
+    classes = _rates(known, "variant").reindex(CLASS_ORDER)
+    return {"pairs": pairs, "classes": classes, "unmatched": len(recs) - len(known), "linked_records": recs}
+
+
+def _scored_records(url: str, world: Path, tokens, log: pd.DataFrame) -> pd.DataFrame:
+    recs, present = _warehouse_links(url)
+    truth = pd.read_csv(Path(world) / "truth" / "identity_persons.csv", dtype=str)
+    participant = truth[truth["feed"] == "bpjstk/peserta"].set_index("key")["person"]
+    records = truth[truth["feed"].isin(LINKED_FEEDS.values())].copy()
+    records["record_feed"] = records["feed"].map({v: k for k, v in LINKED_FEEDS.items()})
+    officers = records["record_feed"] == "pengurus"
+    records.loc[officers, "key"] = _tokenised_officer_keys(records.loc[officers, "key"], tokens)
+    person_of = records.set_index(["record_feed", "key"])["person"]
+    true_key = _slipped_officer_keys(log, tokens)
+    recs["truth_key"] = [true_key.get(k, k) if f == "pengurus" else k
+                         for f, k in zip(recs["record_feed"], recs["record_key"])]
+    recs["person"] = person_of.reindex(pd.MultiIndex.from_arrays([recs["record_feed"], recs["truth_key"]])).to_numpy()
+    by_line = bool(recs["file"].notna().any())
+    recs = recs.merge(_variants(log, tokens, by_line), how="left",
+                      on=["file", "line"] if by_line else ["record_feed", "record_key"])
+    recs["variant"] = recs["variant"].fillna(UNCHANGED)
+    recs["recoverable"] = recs["recoverable"].ne(False)   # rows without an identity variant can be found
+    covered = set(participant[participant.index.isin(present)])
+    recs["expected"] = recs["person"].isin(covered)
+    recs["linked"] = recs["kpj"].notna()
+    recs["correct"] = recs["linked"] & (recs["kpj"].map(participant) == recs["person"])
+    return recs
+
+
+def _warehouse_links(url: str) -> tuple[pd.DataFrame, set]:
+    """The warehouse's officer, owner and borrower records with the participant each is linked to, and the
+    file and line of the version it keeps (where the model carries them); and the KPJs it holds."""
+    with psycopg.connect(url) as conn:
+        columns = {r[0] for r in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'identity' and table_name = 'int_identity__person_links'")}
+        kept = {"load_id", "source_line"} <= columns
+        version = "a.file, l.source_line" if kept else "null::text, null::bigint"
+        join = "left join audit.load a on a.load_id = l.load_id" if kept else ""
+        rule = "l.rule" if "rule" in columns else "null::text"
+        rows = conn.execute(f"select l.record_feed, l.record_key, l.kpj, {rule}, {version} "
+                            f"from identity.int_identity__person_links l {join} "
+                            "where l.record_feed in ('pengurus', 'umkm', 'kur')").fetchall()
+        present = {r[0] for r in conn.execute("select distinct kpj from staging.stg_bpjstk__participants")}
+    recs = pd.DataFrame(rows, columns=["record_feed", "record_key", "kpj", "rule", "file", "line"])
+    recs["line"] = recs["line"].astype("Int64")
+    return recs, present
+
+
+def _rates(recs: pd.DataFrame, by: str) -> pd.DataFrame:
+    """records, expected links, links made, correct ones, precision, recall (findable) and recall (all)."""
+    findable = recs["expected"] & recs["recoverable"]
+    g = recs.assign(findable=findable, found=recs["correct"] & findable,
+                    found_any=recs["correct"] & recs["expected"],
+                    unrecoverable=recs["expected"] & ~recs["recoverable"]).groupby(by)
+    out = pd.DataFrame({"records": g.size(), "expected": g["expected"].sum(), "linked": g["linked"].sum(),
+                        "correct": g["correct"].sum(), "unrecoverable": g["unrecoverable"].sum(),
+                        "found": g["found"].sum(), "findable": g["findable"].sum(), "found_any": g["found_any"].sum()})
+    out["precision"] = _ratio(out["correct"], out["linked"])
+    out["recall"] = _ratio(out["found"], out["findable"])
+    out["recall_all"] = _ratio(out["found_any"], out["expected"])
+    return out[["records", "expected", "linked", "correct", "unrecoverable", "precision", "recall", "recall_all"]]
+
+
+def _ratio(a: pd.Series, b: pd.Series) -> pd.Series:
+    return (a / b.where(b > 0)).astype(float)
+
+
+def _defect_log(world: Path) -> pd.DataFrame:
+    return pd.read_csv(Path(world) / "truth" / "defects.csv", dtype=str, keep_default_na=False)
+
+
+def _tokenised_officer_keys(keys: pd.Series, tokens) -> pd.Series:
+    """`nik_koperasi|NIK|jabatan` -> `nik_koperasi|token|jabatan` (the warehouse's officer key)."""
+    parts = keys.str.split("|", expand=True)
+    return parts[0] + "|" + parts[1].map(tokens) + "|" + parts[2]
+
+
+def _slipped_officer_keys(log: pd.DataFrame, tokens) -> dict[str, str]:
+    """Warehouse key of an officer row whose NIK the sender changed -> the key with the true NIK."""
+    slips = log[log["kind"].isin(NIK_CHANGES) & (log["feed"] == "pengurus") & (log["line"] != "")]
+    out = {}
+    for key, detail in zip(slips["key"], slips["detail"]):
+        good, bad = detail.split(" -> ")
+        coop, _, role = key.split("|")
+        out[f"{coop}|{tokens(bad)}|{role}"] = f"{coop}|{tokens(good)}|{role}"
+    return out
+
+
+def _variants(log: pd.DataFrame, tokens, by_line: bool) -> pd.DataFrame:
+    """The variant class and recoverability of each logged row of the linked feeds: by file and line, or
+    (when the warehouse does not say which row it keeps) by feed and the warehouse's record key."""
+    rows = log[log["feed"].isin(list(LINKED_FEEDS)) & (log["line"] != "")]
+    rows = rows[rows["kind"].isin([*CLASSES, *NIK_CHANGES])]
+    variant = [_class_of(k, d) for k, d in zip(rows["kind"], rows["detail"])]
+    out = pd.DataFrame({"file": rows["file"], "line": rows["line"].astype("Int64"), "record_feed": rows["feed"],
+                        "record_key": rows["key"], "variant": variant, "recoverable": rows["recoverable"] == "True"})
+    if by_line:
+        return out.drop(columns=["record_feed", "record_key"]).drop_duplicates(["file", "line"])
+    officers = out["record_feed"] == "pengurus"
+    out.loc[officers, "record_key"] = _tokenised_officer_keys(out.loc[officers, "record_key"], tokens)
+    return out.drop(columns=["file", "line"]).drop_duplicates(["record_feed", "record_key"], keep="last")
+
+
+def _class_of(kind: str, detail: str) -> str:
+    if kind not in NIK_CHANGES:
+        return CLASSES[kind]
+    good, bad = detail.split(" -> ")
+    first = next(i for i, (a, b) in enumerate(zip(good, bad)) if a != b)
+    return SLIP_EARLY if first < 12 else SLIP_LATE
+
+
+def rules_by_class(recs: pd.DataFrame) -> pd.Series:
+    """How the warehouse found the correct links of each variant class: `rule × count, …`."""
+    found = recs[recs["correct"] & recs["rule"].notna()]
+    return found.groupby("variant")["rule"].agg(
+        lambda r: ", ".join(f"{k} × {n}" for k, n in r.value_counts().items())).reindex(CLASS_ORDER).dropna()
+
+
+def metric_gaps(url: str, world: Path, metrics=GOALS["metrics"]) -> pd.DataFrame:
+    """National totals of `metrics`, warehouse against truth, per month: the gap in percentage points."""
+    key = ["as_of", "metric"]
+
+    def national(f: pd.DataFrame) -> pd.DataFrame:
+        return f[f["metric"].isin(metrics) & (f["region"] == "ID") & (f["breakdown"].fillna("") == "")][[*key, "value"]]
+    truth, ours = national(truth_metrics(world)), national(warehouse_metrics(url))
+    both = truth.merge(ours, on=key, how="outer", suffixes=("_truth", "_warehouse")).sort_values(key)
+    both["gap_pp"] = (both["value_warehouse"] - both["value_truth"]) * 100
+    return both.reset_index(drop=True)
+
+
+def missed_goals(scores: dict, gaps: pd.DataFrame) -> list[str]:
+    """Issue 17's goals a defective world's scores miss, one sentence each (empty: all met)."""
+    missed = []
+    for pair, row in scores["pairs"].iterrows():
+        if not row["precision"] >= GOALS["precision"]:
+            missed.append(f"{pair}: precision {row['precision']:.4f} < {GOALS['precision']}")
+        if not row["recall"] >= GOALS["recall"]:
+            missed.append(f"{pair}: recall {row['recall']:.4f} < {GOALS['recall']}")
+    for variant, row in scores["classes"].iterrows():
+        if row["expected"] - row["unrecoverable"] > 0 and not row["recall"] >= GOALS["class_recall"]:
+            missed.append(f"{variant}: recall {row['recall']:.4f} < {GOALS['class_recall']}")
+    for gap in gaps.itertuples():
+        if not abs(gap.gap_pp) <= GOALS["metric_pp"]:
+            missed.append(f"{gap.metric} {gap.as_of}: {gap.gap_pp:+.2f} pp from the truth (limit ±{GOALS['metric_pp']})")
+    if scores["unmatched"]:
+        missed.append(f"{scores['unmatched']} warehouse records unknown to the truth")
+    return missed
 
 
 # --- differences on a defective world ---------------------------------------------------------------

@@ -21,7 +21,12 @@ os.environ["SINERGI_PSEUDONYM_KEY"] = uuid.uuid4().hex + uuid.uuid4().hex
 
 CLEAN = Options(profile="seed", scale=0.25, months=2, start="2024-01", seed=7, defect_rate=0.0)
 DEFECTIVE = Options(profile="seed", scale=0.25, months=2, start="2024-01", seed=7, defect_rate=0.002)
+SMALL = Options(profile="seed", scale=0.05, months=1, start="2024-01", seed=7, defect_rate=0.0)
 NATIONAL = Options(profile="national", scale=0.0005, months=2, start="2024-01", seed=3, defect_rate=0.002)
+# A clean national month: all 514 regencies/cities and 267 branches, more files than Airflow's
+# max_map_length (1024); scale only shrinks rows. Loaded by the real scheduler (test_scheduler.py) and by
+# the plain commands (national_month_warehouse), which must agree with each other and with the truth.
+NATIONAL_MONTH = Options(profile="national", scale=0.001, months=1, start="2024-01", seed=3, defect_rate=0.0)
 
 
 def _world(tmp_path_factory, name: str, opts: Options):
@@ -43,6 +48,26 @@ def defective_world(tmp_path_factory):
 @pytest.fixture(scope="session")
 def national_world(tmp_path_factory):
     return _world(tmp_path_factory, "national", NATIONAL)
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory):
+    """A small clean world for the tests that run the DAGs in-process (`dag.test()`, the demo's path):
+    the real scheduler runs the national month (test_scheduler.py)."""
+    return _world(tmp_path_factory, "small", SMALL)
+
+
+@pytest.fixture(scope="session")
+def national_month_world(tmp_path_factory):
+    return _world(tmp_path_factory, "national_month", NATIONAL_MONTH)
+
+
+@pytest.fixture(scope="session")
+def national_month_warehouse(national_month_world, tmp_path_factory, new_db):
+    """The national month through a plain `sinergi load && sinergi build` (tested by the truth and by the
+    scheduler's run of the same world)."""
+    from landing import load_and_build
+    return load_and_build(national_month_world, tmp_path_factory, new_db, "national_month_wh", with_tests=False)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from landing import copy_landing
 
 UMKM_FEB = "kemenkop/sidt/umkm_202402.csv.gz"
 PESERTA_FEB = "bpjstk/K1301/K1301_peserta_202402.csv"
+OFFICERS_FEB = "kemenkop/ods/pengurus_20240229.csv"
 COMPLIANCE = transform.DBT_DIR / "models" / "marts" / "compliance"
 
 
@@ -79,10 +80,20 @@ def blank_niks(clean_world, tmp_path_factory, new_db):
     (nib,) = [line.split(b",")[0].decode() for line in umkm.split(b"\n")[1:] if line.split(b",")[2:3] == [b""]]
     peserta = _edit_delimited(landing / PESERTA_FEB, b";", "peserta",
                               {"kpj": lambda v: v in lone_participant, "status": "Nonaktif"}, {"nik": ""})
+    # An officer who is no participant is delivered with the NIK of an active participant, a stranger.
+    stranger = next(line.split(b";") for line in (landing / PESERTA_FEB).read_bytes().split(b"\n")[1:]
+                    if line.split(b";")[0].decode() in lone_participant and b"Aktif" in line.split(b";"))
+    officer = persons.loc[(persons["feed"] == "kemenkop/pengurus")
+                          & persons["person"].map(lambda p: "bpjstk/peserta" not in feeds[p]), "key"]
+    uncovered_officers = {key.split("|")[1] for key in officer}
+    officers = _edit_delimited(landing / OFFICERS_FEB, b",", "pengurus",
+                               {"nik": lambda v: v.strip('"') in uncovered_officers, "tgl_selesai": '""'},
+                               {"nik": '"' + stranger[1].decode() + '"'})
     url = new_db()
     pipeline.load_by_sender(url, landing)
     transform.build(url, include_unchecked=True, quiet=True)  # with the dbt tests: raises if any fails
-    return {"url": url, "landing": landing, "nib": nib, "umkm": umkm, "peserta": peserta}
+    return {"url": url, "landing": landing, "nib": nib, "umkm": umkm, "peserta": peserta, "officers": officers,
+            "stranger_token": pseudonym.from_environment().token(stranger[1].decode())}
 
 
 def test_a_blank_umkm_owner_nik_stays_in_k6_and_a_blank_participant_nik_is_quarantined(clean_world, blank_niks):
@@ -106,6 +117,21 @@ def test_a_blank_umkm_owner_nik_stays_in_k6_and_a_blank_participant_nik_is_quara
     differences = truth_check.metric_differences(url, clean_world)
     assert differences[truth_check.KEY + ["numerator_warehouse"]].values.tolist() == [
         ["2024-02", "Q1", "ID", "karantina=bpjstk", 1.0]], differences.to_string()
+
+
+def test_an_officer_with_a_strangers_nik_is_a_conflict_and_never_counted_as_covered(clean_world, blank_niks):
+    """The stranger is an active participant: joined by token, the officer would count as registered and
+    covered through someone else's participation. Every figure still equals the truth (test above)."""
+    url, token = blank_niks["url"], blank_niks["stranger_token"]
+    ((status, person_id, kpj, candidate, evidence),) = _rows(
+        url, "select status, person_id, kpj, candidate_kpj, evidence from identity.int_identity__person_links "
+             "where record_feed = 'pengurus' and nik_token = %s", (token,))
+    assert (status, person_id, kpj) == ("konflik", f"konflik:{token}", None)
+    assert candidate is not None and evidence.startswith("nik=sama nama=beda")
+    counted = _rows(url, "select is_registered, is_covered from marts.fct_officer_coverage where person_id = %s",
+                    (f"konflik:{token}",))
+    assert all(not registered and not covered for registered, covered in counted)
+    assert _rows(url, "select count(*) from marts.fct_officer_coverage where person_id = %s", (token,)) == [(0,)]
 
 
 def test_a_failing_staging_test_skips_only_what_depends_on_it_and_build_says_which_metrics_are_stale(

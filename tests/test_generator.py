@@ -4,10 +4,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import python_calamine
 
 from readers import read_bank, read_bpjs
@@ -132,7 +134,11 @@ def test_every_defect_kind_occurs_and_is_logged(defective_world, national_world)
     assert set(logs["kind"]) == set(defects.KINDS)
     for kind, spec in defects.KINDS.items():
         rows = logs[logs["kind"] == kind]
-        assert (rows["handling"] == spec.handling).all() and (rows["recoverable"] == spec.recoverable).all()
+        assert (rows["handling"] == spec.handling).all()
+        # None: decided per record (identity variants that lose the NIK: recoverable where name, birth
+        # date and regency/city are unique among participants).
+        assert rows["recoverable"].isin([True, False]).all() if spec.recoverable is None else \
+            (rows["recoverable"] == spec.recoverable).all()
     # Unrecoverable and recoverable examples the issue names are classified as such.
     assert not defects.KINDS["id_excel_number"].recoverable and defects.KINDS["id_separators"].recoverable
     assert defects.KINDS["region_old_code"].recoverable and not defects.KINDS["file_truncated"].level == "row"
@@ -226,3 +232,110 @@ def test_old_region_codes_map_to_current_regions():
     assert regions.to_regency("3513012001") == "35.13"      # undotted village code
     assert regions.to_regency("35.13.01.2001") == "35.13"
     assert regions.to_regency("99.99.99") is None
+
+
+# --- identity variants (issue 17): how real records write the same person differently ---------------
+
+IDENTITY_KINDS = {"name_title", "name_degree", "name_patronym", "name_muhammad", "name_old_spelling",
+                  "name_word_order", "name_shortened", "nik_slip", "nik_blank", "birth_date_typo", "value_missing"}
+VARIANTS = Options(profile="seed", scale=0.05, months=1, start="2024-01", seed=11, defect_rate=0.0,
+                   identity_variants=0.3)
+
+
+@pytest.fixture(scope="module")
+def variant_world(tmp_path_factory):
+    out = tmp_path_factory.mktemp("variants")
+    generate(VARIANTS, out)
+    return out
+
+
+def _lines(path: Path) -> list[str]:
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return raw.decode("utf-8-sig", errors="replace").splitlines()
+
+
+def _slip_position(detail: str) -> int:
+    good, bad = detail.split(" -> ")
+    return next(i for i, (a, b) in enumerate(zip(good, bad)) if a != b) + 1
+
+
+def test_every_identity_variant_occurs_in_the_defective_world_and_is_logged(defective_world):
+    log = pd.read_csv(defective_world / "truth" / "defects.csv", dtype=str, keep_default_na=False)
+    identity = log[log["kind"].isin(IDENTITY_KINDS)]
+    assert IDENTITY_KINDS <= set(identity["kind"])
+    assert set(identity["feed"]) == {"pengurus", "umkm", "kur"}
+    assert (identity["line"] != "").all() and identity["recoverable"].isin(["True", "False"]).all()
+    # An officer's NIK is part of the record's key: never blanked. A blank debtor NIK is set aside, as the
+    # contract requires it; a blank owner NIK loads (K6 keeps the business in its denominator).
+    assert set(identity.loc[identity["kind"] == "nik_blank", "feed"]) == {"umkm"}
+    assert set(identity.loc[identity["kind"] == "value_missing", "feed"]) == {"kur"}
+    assert (identity.loc[identity["kind"] == "value_missing", "handling"] == "quarantine").all()
+
+
+def test_identity_variants_stand_on_their_lines_as_the_loader_will_read_them(variant_world):
+    from sinergi.generator import variants
+    log = pd.read_csv(variant_world / "truth" / "defects.csv", dtype=str, keep_default_na=False)
+    rows = log[log["kind"].isin(IDENTITY_KINDS | {"nik_bad_date"}) & log["file"].str.contains(r"\.csv|\.txt")]
+    checked = 0
+    for e in rows.itertuples():
+        before, after = e.detail.split(" -> ")
+        line = _lines(variant_world / "landing" / e.file)[int(e.line) - 1]
+        assert before != after
+        if after != "(blank)":
+            assert after in line or after.replace("-", "") in line, (e.file, e.line, e.kind, line)
+            checked += 1
+        if e.kind == "nik_slip":
+            assert sum(a != b for a, b in zip(before, after)) == 1 and variants.loader_accepts(after)
+        if e.kind == "nik_bad_date":
+            assert not variants.loader_accepts(after), "a slip the loader refuses is logged as set aside"
+        if e.kind == "birth_date_typo":
+            old, new = date.fromisoformat(before), date.fromisoformat(after)
+            digits = sum(a != b for a, b in zip(old.strftime("%Y%m%d"), new.strftime("%Y%m%d")))
+            assert digits == 1 or (old.day, old.month) == (new.month, new.day)
+    assert checked > 1000
+
+
+def test_nik_slips_reach_every_digit_and_classes_take_their_share(variant_world):
+    log = pd.read_csv(variant_world / "truth" / "defects.csv", dtype=str, keep_default_na=False)
+    slips = log[log["column"].isin(["nik", "nik_pemilik", "nik_debitur"]) & log["kind"].isin(["nik_slip", "nik_bad_date"])]
+    assert {_slip_position(d) for d in slips["detail"]} == set(range(1, 17))
+    # 30% of the records of each feed carry one variant (each record the same one in every delivery).
+    umkm = _lines(variant_world / "landing" / "kemenkop" / "sidt" / "umkm_202401.csv.gz")
+    owners = log[log["feed"] == "umkm"]
+    assert owners["key"].nunique() == pytest.approx(0.3 * (len(umkm) - 1), rel=0.05)
+    officers = log[log["feed"] == "pengurus"].groupby("key")["kind"].nunique()
+    assert (officers == 1).all()
+
+
+def test_identity_variants_leave_the_truth_unchanged(variant_world, tmp_path):
+    generate(Options(**{**VARIANTS.__dict__, "identity_variants": 0.0}), tmp_path / "plain")
+    truth, plain = variant_world / "truth", tmp_path / "plain" / "truth"
+    for name in ("identity_persons.csv", "identity_cooperatives.csv", "arrears.csv"):
+        assert (truth / name).read_bytes() == (plain / name).read_bytes(), name
+    a, b = (pd.read_csv(t / "metrics.csv", dtype=str, keep_default_na=False) for t in (truth, plain))
+    set_aside = a["breakdown"].str.startswith("karantina=")
+    assert not b["breakdown"].str.startswith("karantina=").any()
+    assert a[~set_aside].reset_index(drop=True).equals(b), "every figure but the rows set aside is the same"
+    # Those count exactly the rows the variants make a careful loader set aside.
+    log = pd.read_csv(truth / "defects.csv", dtype=str)
+    q1 = a[set_aside].set_index("breakdown")["numerator"].astype(int).to_dict()
+    assert q1 == {f"karantina={s}": n for s, n in log[log["handling"] == "quarantine"]["sender"].value_counts().items()}
+    assert (plain / "defects.csv").read_text().count("\n") == 1
+
+
+def test_identity_variants_are_the_same_for_the_same_seed(variant_world, tmp_path):
+    generate(VARIANTS, tmp_path / "again")
+    assert _digest(tmp_path / "again") == _digest(variant_world)
+
+
+def test_the_name_pool_lets_every_variant_class_occur():
+    from sinergi.generator import names
+    rng = np.random.default_rng(5)
+    pool = pd.Series(names.person_names(rng, rng.random(5000) < 0.45))
+    for kind, (applies, make) in names.NAME_VARIANTS.items():
+        share = applies(pool).mean()
+        assert share > 0.05, (kind, share)
+        written = [make(n, False, rng) for n in pool[applies(pool)].head(50)]
+        assert sum(w != n for w, n in zip(written, pool[applies(pool)].head(50))) >= 45, kind
+    assert names.old_spelling("Yuyun Cahyani") == "Joejoen Tjahjani"
+    assert names.old_spelling("Joko Khairul Syahputra Nyoman") == "Djoko Chairoel Sjahpoetra Njoman"

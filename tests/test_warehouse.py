@@ -10,11 +10,8 @@ import psycopg
 
 from ingestion import pipeline, pseudonym
 from sinergi import transform, truth_check
-from sinergi.generator import Options, generate
 
-from landing import copy_landing, load_and_build
-
-NATIONAL_SMALL = Options(profile="national", scale=0.001, months=1, start="2024-01", seed=3, defect_rate=0.002)
+from landing import copy_landing
 
 
 def _rows(url, sql, params=()):
@@ -53,11 +50,15 @@ def test_identity_resolution_precision_and_recall_on_the_defective_world(defecti
 def test_identity_links_say_how_they_were_made_and_set_conflicts_apart(defective_warehouse):
     rules = dict(_rows(defective_warehouse, "select rule, count(*) from identity.int_identity__person_links group by 1"))
     assert rules["nik"] > 0 and rules["tidak_ditemukan"] > 0
-    # Mistyped NIKs (a `link` defect) are found again by name, birth date and region.
-    assert rules["nama_tgl_lahir_wilayah"] > 0
-    linked_by_name = _rows(defective_warehouse, "select score from identity.int_identity__person_links "
-                                                "where rule = 'nama_tgl_lahir_wilayah'")
-    assert all(0 < s <= 1 for (s,) in linked_by_name)
+    # Mistyped NIKs (a `link` defect) are found again: the NIK one keystroke off, name, birth date and region.
+    assert rules["nik_salah_ketik"] > 0
+    linked_by_slip = _rows(defective_warehouse, "select score, evidence from identity.int_identity__person_links "
+                                                "where rule = 'nik_salah_ketik'")
+    assert all(0.99 <= s <= 1 and e.startswith("nik=salah_ketik ") for s, e in linked_by_slip)
+    # A conflict keeps a token no participant has, so no mart counts it as covered.
+    conflicts = _rows(defective_warehouse, "select person_id, nik_token from identity.int_identity__person_links "
+                                           "where status = 'konflik'")
+    assert all(p == f"konflik:{t}" for p, t in conflicts)
     coop_rules = dict(_rows(defective_warehouse, "select rule, count(*) from identity.int_identity__cooperative_employers "
                                                  "group by 1"))
     assert {"nik_koperasi", "nib", "npwp", "nama_wilayah"} <= set(coop_rules)
@@ -66,15 +67,13 @@ def test_identity_links_say_how_they_were_made_and_set_conflicts_apart(defective
     assert no_plain == [(0,)]
 
 
-def test_national_profile_builds_and_matches_the_truth(tmp_path_factory, new_db):
-    world = tmp_path_factory.mktemp("national_wh")
-    generate(NATIONAL_SMALL, world)
-    url = load_and_build(world, tmp_path_factory, new_db, "national_wh_landing", with_tests=False)
+def test_national_profile_builds_and_matches_the_truth(national_month_world, national_month_warehouse):
+    url = national_month_warehouse
     regions = _rows(url, "select count(distinct region) filter (where length(region) = 5), "
                          "count(distinct region) filter (where length(region) = 2) from marts.fct_metrics where metric = 'K7'")
     assert regions[0][0] > 400 and regions[0][1] >= 30
-    explained = truth_check.explain_differences(url, world)
-    assert explained["explained"].all(), explained[~explained["explained"]].to_string()
+    differences = truth_check.metric_differences(url, national_month_world)
+    assert differences.empty, differences.head(20).to_string()
 
 
 def _touch_later(path: Path, seconds: float) -> None:

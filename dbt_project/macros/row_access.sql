@@ -5,7 +5,9 @@
     the branch office (dim_branch). The ledger marts (fct_deliveries, fct_quarantine_reasons,
     fct_expectation_results) carry `sender_region`: the province of the BPJS branch that sent the file, or
     `ID` for the national senders (ministry, banks), whose rows every role sees. A mart with none of these
-    holds no regional rows (banks, months). -#}
+    holds no regional rows (banks, months). A mart with `meta: {auditors_only: true}` (the linkage review
+    queue: candidate links and conflicts, as the auditor-only `identity` schema holds them) gives rows to
+    sinergi_auditor only. -#}
 {% macro province_row_security() %}
     {%- if not execute or this.schema != 'marts' or config.get('materialized') == 'view' -%}
         select 1
@@ -20,12 +22,16 @@
             {%- set rule = "branch_code in (select b.branch_code from " ~ ref('dim_branch')
                 ~ " as b where b.province_code in (select access.visible_provinces()))" -%}
         {%- endif -%}
-        {%- if rule is defined -%}
+        {%- set auditors_only = (config.get('meta') or {}).get('auditors_only', false) -%}
+        {%- if rule is defined or auditors_only -%}
             alter table {{ this }} enable row level security;
             drop policy if exists nasional on {{ this }};
-            create policy nasional on {{ this }} for select to sinergi_analyst, sinergi_auditor using (true);
-            drop policy if exists wilayah on {{ this }};
+            create policy nasional on {{ this }} for select to
+                {{ 'sinergi_auditor' if auditors_only else 'sinergi_analyst, sinergi_auditor' }} using (true);
+            drop policy if exists wilayah on {{ this }}
+            {%- if not auditors_only -%};
             create policy wilayah on {{ this }} for select to sinergi_regional using ({{ rule }})
+            {%- endif -%}
         {%- else -%}
             select 1
         {%- endif -%}

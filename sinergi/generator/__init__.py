@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import defects, feeds, geography, profiles, truth, world, writers
+from . import defects, feeds, geography, profiles, truth, variants, world, writers
 from .calendar import Calendar
 
 
@@ -31,6 +31,10 @@ class Options:
     start: str = "2024-01"
     seed: int = 42
     defect_rate: float = 0.001   # 0 for a clean world
+    # Share of officer, UMKM-owner and KUR-debtor records written as real records differ (name variants,
+    # NIK slips, blank NIKs, birth-date typos; `variants`), spread evenly over those kinds. None: each
+    # kind on `defect_rate` of the records like the other defects; 0: none.
+    identity_variants: float | None = None
 
 
 @dataclass
@@ -54,12 +58,14 @@ def generate(opts: Options, out: Path, progress=None) -> Result:
     truth_dir.mkdir(parents=True, exist_ok=True)
     month_ends = {str(cal.last(m)).replace("-", "") for m in range(cal.n)}
     oracle = truth.Truth(w)
+    # Its own random stream: with or without identity variants the world and its truth are the same.
+    identity = variants.plan(w, opts.identity_variants, opts.defect_rate, np.random.default_rng([opts.seed, 300]))
     log, delivered, metrics, arrears = [], [], [], []
     for m in range(cal.n):
         rng = np.random.default_rng([opts.seed, 100, m])
         batch = feeds.render_month(w, m, rng)
         log += defects.inject(batch, opts.defect_rate, np.random.default_rng([opts.seed, 200, m]), month_ends,
-                              last_month=m == cal.n - 1, first_month=m == 0)
+                              last_month=m == cal.n - 1, first_month=m == 0, identity=identity)
         for d in batch:
             writers.write(d, landing)
             delivered.append(dict(file=d.path, sender=d.sender, feed=d.feed, period=d.period, rows=len(d.frame),

@@ -6,7 +6,9 @@ Each kind says how a careful pipeline ends up with it:
 - `quarantine`: the row must be set aside;
 - `reject` / `hold`: the whole file is set aside (a corrected file follows where the kind says so);
 - `duplicate`, `supersede`, `order`: a delivery-level event the ledger must handle.
-`recoverable` is true where the warehouse can still end with the true content.
+`recoverable` is true where the warehouse can still end with the true content. For the identity kinds
+(`variants`) that lose or change the NIK it is decided per record: true only where name + birth date +
+regency/city still identify the person among participants.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ STARTS = {"pengurus": "tgl_mulai", "peserta": "tgl_kepesertaan"}
 class Kind:
     name: str
     handling: str
-    recoverable: bool
+    recoverable: bool | None   # None: decided per record (see the module's docstring)
     level: str = "row"   # row | file
 
 
@@ -56,6 +58,18 @@ KINDS = {k.name: k for k in [
     Kind("duplicate_key", "quarantine", True),
     Kind("too_many_fields", "quarantine", False),
     Kind("too_few_fields", "quarantine", False),
+    # Identity variants (`variants`): every delivery of the record carries the same one.
+    Kind("name_title", "link", True),
+    Kind("name_degree", "link", True),
+    Kind("name_patronym", "link", True),
+    Kind("name_muhammad", "link", True),
+    Kind("name_old_spelling", "link", True),
+    Kind("name_word_order", "link", True),
+    Kind("name_shortened", "link", True),
+    Kind("nik_slip", "link", None),
+    Kind("nik_blank", "link", None),
+    Kind("birth_date_typo", "link", True),
+    Kind("value_missing", "quarantine", False),   # a blank the contract forbids (a KUR debtor's NIK)
     Kind("file_truncated", "reject", True, "file"),
     Kind("file_empty", "reject", True, "file"),
     Kind("trailer_mismatch", "reject", True, "file"),
@@ -81,7 +95,8 @@ class Injector:
         self.first_month = first_month
         self.month_ends = month_ends  # ODS snapshot stamps that the metrics read: never broken
         self.log: list[dict] = []
-        self.pending: dict[int, list] = {}   # delivery index -> [(original row label, kind, column, detail)]
+        # delivery index -> [(original row label, kind, column, detail, recoverable or None for the kind's)]
+        self.pending: dict[int, list] = {}
         self.copies: dict[int, set] = {}     # delivery index -> labels duplicated
         self.extra: list[Delivery] = []
 
@@ -101,8 +116,27 @@ class Injector:
                     free = np.setdiff1d(np.arange(len(d.frame)), np.fromiter(taken, int, len(taken)))
                     fn(self, d, (i, self.rng.choice(free, min(k, len(free)), replace=False)), probe=False)
 
-    def mark(self, i: int, label: int, kind: str, column: str | None, detail: str) -> None:
-        self.pending.setdefault(i, []).append((int(label), kind, column, detail))
+    def mark(self, i: int, label: int, kind: str, column: str | None, detail: str,
+             recoverable: bool | None = None) -> None:
+        self.pending.setdefault(i, []).append((int(label), kind, column, detail, recoverable))
+
+    def identity(self, plan: dict) -> None:
+        """Give each planned record its identity variant in every delivery that carries it (before the
+        other row defects, which then leave these rows alone)."""
+        for i, d in enumerate(self.ds):
+            planned = plan.get(d.feed)
+            if not planned or d.frame.empty:
+                continue
+            keys = _record_keys(d)
+            for label in np.flatnonzero(keys.isin(planned.keys()).to_numpy()):
+                v = planned[keys.iat[label]]
+                before = d.frame.at[label, v.column]
+                after = v.value
+                if isinstance(after, str) and isinstance(before, str) and before.isupper():
+                    after = after.upper()   # the sender writes names in capitals
+                _obj(d, v.column)
+                d.frame.at[label, v.column] = after
+                self.mark(i, label, v.kind, v.column, f"{_shown(before)} -> {_shown(after)}", v.recoverable)
 
     def finish_rows(self) -> None:
         """Insert duplicate copies, then log each defect at its final line."""
@@ -119,16 +153,17 @@ class Injector:
             else:
                 position = None
             base = first_data_line(d)
-            for label, kind, column, detail in self.pending.get(i, []):
+            for label, kind, column, detail, recoverable in self.pending.get(i, []):
                 pos = position[label] if position else label
                 if kind == "duplicate_key":
                     pos += 1  # the copy is the row set aside
                 key = "|".join(str(d.frame.iloc[pos][c]) for c in _key_columns(d))
-                self._log(d, kind, base + pos, column, key, detail)
+                self._log(d, kind, base + pos, column, key, detail, recoverable)
 
-    def _log(self, d: Delivery, kind: str, line, column, key, detail) -> None:
+    def _log(self, d: Delivery, kind: str, line, column, key, detail, recoverable: bool | None = None) -> None:
         k = KINDS[kind]
-        self.log.append(dict(file=d.path, line=line, kind=kind, handling=k.handling, recoverable=k.recoverable,
+        recoverable = k.recoverable if recoverable is None else recoverable
+        self.log.append(dict(file=d.path, line=line, kind=kind, handling=k.handling, recoverable=recoverable,
                              sender=d.sender, feed=d.feed, period=d.period, column=column, key=key, detail=detail))
 
     # --- file level ----------------------------------------------------------------------------------
@@ -170,6 +205,24 @@ class Injector:
 
 def _key_columns(d: Delivery) -> list[str]:
     return KEYS[d.feed]
+
+
+def _record_keys(d: Delivery) -> pd.Series:
+    """Each row's record key as the truth writes it: key columns joined by `|`."""
+    cols = [d.frame[c].astype(str) for c in _key_columns(d)]
+    key = cols[0]
+    for c in cols[1:]:
+        key = key + "|" + c
+    return key.reset_index(drop=True)
+
+
+def _shown(v) -> str:
+    """A value in a log detail: dates as YYYY-MM-DD, a blank as `(blank)`."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return "(blank)"
+    if isinstance(v, (pd.Timestamp, np.datetime64)):
+        return str(pd.Timestamp(v).date())
+    return str(v)
 
 
 def _obj(d: Delivery, col: str) -> None:
@@ -562,12 +615,17 @@ FILE_DEFECTS = {
 
 
 def inject(deliveries: list[Delivery], rate: float, rng: np.random.Generator, month_ends: set,
-           last_month: bool = False, first_month: bool = False) -> list[dict]:
-    """Damage one month's deliveries in place (adding redeliveries and twins); return the log."""
-    if rate <= 0:
+           last_month: bool = False, first_month: bool = False, identity: dict | None = None) -> list[dict]:
+    """Damage one month's deliveries in place (adding redeliveries and twins); return the log.
+    `identity`: the world's planned identity variants (`variants.plan`), applied first."""
+    if rate <= 0 and not identity:
         return []
     inj = Injector(deliveries, rate, rng, month_ends, last_month, first_month)
-    inj.rows()
+    if identity:
+        inj.identity(identity)
+    if rate > 0:
+        inj.rows()
     inj.finish_rows()
-    inj.files()
+    if rate > 0:
+        inj.files()
     return inj.log

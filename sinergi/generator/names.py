@@ -1,6 +1,8 @@
 """Indonesian names (from Faker's id_ID lists) and the way each agency writes them."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from faker.providers.person.id_ID import Provider as _Person
@@ -88,3 +90,91 @@ def business_names(rng: np.random.Generator, owner_last: np.ndarray) -> np.ndarr
     kind = rng.choice(np.array(["Warung", "Toko", "Bengkel", "Katering", "Konveksi", "Kerajinan", "Usaha Tani"]),
                       len(owner_last))
     return (pd.Series(kind) + " " + pd.Series(owner_last)).to_numpy(dtype=object)
+
+
+# --- how records write the same person differently (issue 17) ------------------------------------
+# Each class: (applies(name) -> bool mask over a Series, make(name, female, rng) -> the name as written).
+# Titles and degrees as Indonesian registries write them; a woman is `Hj.` (hajjah), a man `H.` (haji).
+_TITLES_MALE = ("H.", "KH", "Dr.", "Drs.", "Ir.", "Prof.", "Drs. H.", "Prof. Dr.")
+_TITLES_FEMALE = ("Hj.", "Dr.", "Dra.", "Ir.", "Prof.", "Dra. Hj.")
+_DEGREES = ("S.E.", "S.Kom.", "S.Pd.", "S.H.", "M.M.", "S.T.", "S.Sos.", "S.Ag.", "A.Md.", "S.E., M.M.",
+            "S.Pd., M.Pd.", "S.H., M.H.")
+# The common Arabic-origin names and how clerks spell or shorten them.
+_SPELLINGS = {"Muhammad": ("Moch.", "Moh.", "Mochamad", "Muhamad", "Mohammad", "Muh."),
+              "Ahmad": ("Achmad", "Akhmad", "Ahmat"),
+              "Siti": ("Sitti", "St.")}
+_SPELT = re.compile(r"\b(?:" + "|".join(_SPELLINGS) + r")\b")
+# The spelling before the 1972 reform (EYD), applied in one pass so `y -> j` never becomes `dj`.
+# `c` before `h` is a modern loan spelling (Michael), not an old `tj`.
+_OLD = {"kh": "ch", "sy": "sj", "ny": "nj", "u": "oe", "j": "dj", "c": "tj", "y": "j"}
+_OLD_LETTERS = re.compile(r"kh|sy|ny|u|j|c(?!h)|y", re.IGNORECASE)
+
+
+def _with_title(name: str, female: bool, rng: np.random.Generator) -> str:
+    titles = _TITLES_FEMALE if female else _TITLES_MALE
+    return f"{titles[int(rng.integers(len(titles)))]} {name}"
+
+
+def _with_degree(name: str, female: bool, rng: np.random.Generator) -> str:
+    return f"{name}, {_DEGREES[int(rng.integers(len(_DEGREES)))]}"
+
+
+def _with_father(name: str, female: bool, rng: np.random.Generator) -> str:
+    father = str(rng.choice(_MALE))
+    if rng.random() < 0.3:
+        father += " " + str(rng.choice(_LAST))
+    return f"{name} {'binti' if female else 'bin'} {father}"
+
+
+def _respelt(name: str, female: bool, rng: np.random.Generator) -> str:
+    def swap(m: re.Match) -> str:
+        options = _SPELLINGS[m.group(0)]
+        return options[int(rng.integers(len(options)))]
+    return _SPELT.sub(swap, name, count=1)
+
+
+def old_spelling(name: str) -> str:
+    """`Yuyun Cahyani` -> `Joejoen Tjahjani`: every letter group the 1972 reform changed, back."""
+    def back(m: re.Match) -> str:
+        old = _OLD[m.group(0).lower()]
+        return old.capitalize() if m.group(0)[0].isupper() else old
+    return _OLD_LETTERS.sub(back, name)
+
+
+def _in_old_spelling(name: str, female: bool, rng: np.random.Generator) -> str:
+    return old_spelling(name)
+
+
+def _reordered(name: str, female: bool, rng: np.random.Generator) -> str:
+    """Family or last name first, as some registers sort people."""
+    words = name.split()
+    return " ".join(words[-1:] + words[:-1])
+
+
+def _shortened(name: str, female: bool, rng: np.random.Generator) -> str:
+    """A middle name dropped, or only one name kept (many Indonesians have a single name)."""
+    words = name.split()
+    if len(words) >= 3 and rng.random() < 0.5:
+        drop = 1 + int(rng.integers(len(words) - 2))
+        return " ".join(words[:drop] + words[drop + 1:])
+    return words[0] if rng.random() < 0.5 else words[-1]
+
+
+def _any(names: pd.Series) -> np.ndarray:
+    return np.ones(len(names), dtype=bool)
+
+
+def _several_words(names: pd.Series) -> np.ndarray:
+    return names.str.contains(" ", regex=False).to_numpy()
+
+
+NAME_VARIANTS = {
+    # defect kind -> (which names it can apply to, how it rewrites one)
+    "name_title": (_any, _with_title),
+    "name_degree": (_any, _with_degree),
+    "name_patronym": (_any, _with_father),
+    "name_muhammad": (lambda s: s.str.contains(_SPELT).to_numpy(), _respelt),
+    "name_old_spelling": (lambda s: s.str.contains(_OLD_LETTERS).to_numpy(), _in_old_spelling),
+    "name_word_order": (_several_words, _reordered),
+    "name_shortened": (_several_words, _shortened),
+}

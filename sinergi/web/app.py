@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from .. import fmt, metrics, settings
-from . import charts, export, queries, sessions as sessions_mod, users
+from . import charts, export, linkage, queries, sessions as sessions_mod, users
 from .db import Database, refuse_unsafe_login
 from .security import BAD_REQUEST, Guard, WebConfig, same_origin
 
@@ -41,7 +41,7 @@ QUALITY = {"passed": "lolos", "warning": "peringatan", "failed": "gagal", "pendi
            "none": "tanpa suite"}
 EVENTS = {"masuk": "masuk", "masuk_gagal": "gagal masuk", "masuk_ditahan": "masuk ditahan (terlalu banyak gagal)",
           "keluar": "keluar", "unduh": "unduhan", "halaman_bernama": "halaman dengan nama",
-          "csrf_ditolak": "formulir ditolak (CSRF)"}
+          "csrf_ditolak": "formulir ditolak (CSRF)", linkage.DECISION: "keputusan tautan"}
 # When a sender's next file is due: the ministry daily, branches and banks monthly.
 CADENCE = {"kemenkop": "harian", "bpjstk": "bulanan", "himbara": "bulanan"}
 CSRF_ERROR = ("Formulir ini kedaluwarsa atau dikirim dari situs lain, jadi ditolak. Muat ulang halaman ini lalu "
@@ -123,10 +123,10 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
             raise LoginRequired()
         return who
 
-    def page(request: Request, name: str, who: users.User, **context) -> HTMLResponse:
+    def page(request: Request, name: str, who: users.User, status_code: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {
             "user": who, "path": request.url.path, "csrf": config.csrf_token(session_token(request) or ""),
-            **context})
+            **context}, status_code=status_code)
 
     def common(who: users.User, bulan: str | None) -> dict:
         months = [r["bulan"] for r in db.rows(who.role, queries.MONTHS)]
@@ -308,6 +308,10 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
                     problems=db.rows(who.role, queries.PROBLEM_FILES, params),
                     dbt_docs=_docs_root("dbt") is not None,
                     cadence=CADENCE, **ctx)
+
+    linkage.register(app, db=db, sessions=sessions, config=config, templates=templates, user=user, page=page,
+                     common=common, session_token=session_token, client=_client, path_and_query=_path_and_query,
+                     csrf_error=CSRF_ERROR)
 
     @app.get("/dokumen/{kind}/{path:path}")
     def documents(kind: str, path: str = "", who: users.User = Depends(user)):

@@ -1,5 +1,5 @@
 -- Every record that names a person, as last delivered, with what identity resolution compares:
--- the NIK token, birth date, regency/city, normalised name and NIK halves (restricted schema).
+-- the NIK token, birth date, regency/city and normalised name (restricted schema).
 -- A build reads the records of the months it refreshes and keeps this table's rows of earlier months:
 -- its cost follows the population, not the history. It is rewritten whole rather than updated in
 -- place, because every monthly snapshot re-delivers nearly every participant. A record whose latest
@@ -13,8 +13,10 @@
 {%- endset %}
 with
 {%- if keep_previous %}
+-- Columns named: a table built by an older version of this model may have others.
 previous_versions as (
-    select * from {{ this }} where last_seen < {{ refresh_from }}
+    select record_feed, record_key, last_seen, nik_token, tgl_lahir, regency_code, name_key, load_id, source_line
+    from {{ this }} where last_seen < {{ refresh_from }}
 ),
 
 -- Records whose stored version is of a refreshed month: their latest version is searched again.
@@ -72,8 +74,6 @@ refreshed as (
         r.tgl_lahir,
         r.regency_code,
         n.name_key,
-        n.nik_prefix_hash,
-        n.nik_serial,
         r.load_id,
         r.source_line
     from new_records as r

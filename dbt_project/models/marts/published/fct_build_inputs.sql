@@ -5,7 +5,8 @@
 {{ config(materialized='incremental') }}
 select
     '{{ var("build_id") }}'::text as build_id,
-    now() as recorded_at,
+    -- when the build started: what changed while it ran (an auditor's decision) is the next build's
+    '{{ run_started_at }}'::timestamptz as recorded_at,
     as_of,
     load_ids
 from {{ ref('stg_audit__months_to_refresh') }}

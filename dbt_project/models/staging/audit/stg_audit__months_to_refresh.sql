@@ -1,7 +1,8 @@
 -- The months this build computes: from the earliest month whose inputs changed since the last build
 -- onwards (later months read earlier ones: letters, borrowers so far). A month's inputs are its usable
 -- batches; they change when a file arrives, or when one is superseded or fails its checks, or when a
--- month loses them all (then it is listed with no batches, and emptied). First build: everything.
+-- month loses them all (then it is listed with no batches, and emptied), and every month changes when an
+-- auditor decided a link (identity is global). First build: everything.
 -- `published.fct_build_inputs` holds what each build read; it is looked up by name, not ref'd,
 -- because it is written at the end of this same build.
 {% set previous = adapter.get_relation(database=target.database, schema='published', identifier='fct_build_inputs') %}
@@ -22,6 +23,11 @@ changed as (
     from current_inputs as c
     full join previous_inputs as p on p.as_of = c.as_of
     where coalesce(c.load_ids, '{}') <> coalesce(p.load_ids, '{}')
+    union all
+    -- An auditor's link decision since the last build started can move any month a person appears in.
+    select '-infinity'::date
+    where (select max(decided_at) from {{ ref('stg_audit__link_decisions') }})
+          > (select max(recorded_at) from {{ previous }})
 ),
 {% else %}
 changed as (

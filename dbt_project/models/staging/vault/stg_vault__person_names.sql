@@ -1,6 +1,5 @@
--- Names of the records the warehouse reads, normalised for matching, and the two halves of the NIK
--- that tell a typing slip from another person: a hash of its first 12 digits (district and birth
--- date) and its 4-digit serial. Kept in the `restricted` schema; the plain NIK never leaves the vault.
+-- Names of the records the warehouse reads, normalised for matching. Kept in the `restricted` schema;
+-- the plain NIK never leaves the vault (a slip is measured there: vault.nik_distance).
 {{ month_incremental_config() }}
 with loads as (
     select * from ({{ month_end_loads('pengurus') }}) as o where {{ only_refreshed_months() }}
@@ -17,9 +16,7 @@ select
     v.line as source_line,
     v.feed,
     v.nik_token,
-    {{ name_key('v.nama', 'person') }} as name_key,
-    v.nik_prefix_hash,
-    v.nik_serial
+    {{ name_key('v.nama', 'person') }} as name_key
 from {{ source('vault', 'person_for_matching') }} as v
 join loads as l on l.load_id = v.load_id
 where {{ loaded_since_refreshed_months('v.load_id', 'select * from loads') }}
