@@ -32,7 +32,8 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-# Airflow's own processes: the scheduler on a national month, a Celery worker, every compose service.
+# Airflow under CeleryExecutor with a worker, and every compose service's command (the national-month
+# LocalExecutor scheduler run is part of `make test`).
 test-scheduler: install
 	$(BIN)/python -m pytest -m scheduler
 

@@ -211,7 +211,12 @@ def test_decisions_win_over_the_model_in_the_next_build(defective_warehouse):
                 insert into audit.link_decision (record_feed, record_key, kpj, decision, decided_by, review_kind)
                 values (%s, %s, %s, %s, 'auditor', 'sampel_tautan') returning decision_id""",
                 (feed, key, kpj, decision))
-        transform.build(defective_warehouse, include_unchecked=True, quiet=True, select=models, with_tests=False)
+        transform.build(defective_warehouse, include_unchecked=True, quiet=True,
+                        select=["stg_audit__months_to_refresh", *models], with_tests=False)
+        # A decision can move any month a person appears in: the next build recomputes every month.
+        assert _all(defective_warehouse, "select count(*) filter (where refresh_from = '-infinity'), count(*) "
+                                         "from staging.stg_audit__months_to_refresh")[0] == (
+            _all(defective_warehouse, "select count(distinct as_of) from published.fct_build_inputs")[0][0],) * 2
         assert _all(defective_warehouse, link, (feed_a, key_a)) == [("tertaut", "keputusan", kpj_a, kpj_a)]
         status, rule, kpj, candidate = _all(defective_warehouse, link, (feed_b, key_b))[0]
         assert kpj_b not in (kpj, candidate) and rule != "keputusan"

@@ -5,6 +5,7 @@
 -- auditor decided a link (identity is global). First build: everything.
 -- `published.fct_build_inputs` holds what each build read; it is looked up by name, not ref'd,
 -- because it is written at the end of this same build.
+-- depends_on: {{ ref('stg_audit__link_decisions') }}
 {% set previous = adapter.get_relation(database=target.database, schema='published', identifier='fct_build_inputs') %}
 with current_inputs as (
     select to_date(left(period, 6), 'YYYYMM') as as_of, array_agg(load_id order by load_id) as load_ids
