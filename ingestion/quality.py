@@ -671,4 +671,4 @@ def _set_quality(conn, load_id: int, quality: str, reason: str | None = None) ->
 
 
 def data_docs_index() -> Path:
-    return settings.gx_dir() / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return settings.gx_data_docs_dir() / "index.html"

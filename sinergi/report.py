@@ -1,7 +1,8 @@
 """`sinergi report`: the auditors' compliance report for one month, as HTML and PDF, with its evidence.
 
 Everything is read as one database role (the auditor by default), so the report shows exactly what that
-role may see: names beside tokens only where the role reads the vault's name view. The HTML holds no
+role may see: cooperatives' names for every role, persons' names beside their tokens only where the role
+reads the vault's name view. Codes read as their labels (sinergi/labels.py). The HTML holds no
 clock time, so the same warehouse gives the same report byte for byte.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from psycopg.rows import dict_row
 
 from ingestion import access
 
-from . import fmt, metrics, report_linkage, spreadsheet
+from . import fmt, labels, metrics, report_linkage, spreadsheet
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 SHOWN_ENTITIES = 25  # per metric in the document; the CSV beside it lists them all
@@ -32,13 +33,54 @@ PREVIOUS = """
 select metric, region, value, numerator from marts.fct_metrics
 where as_of = (to_date(%(bulan)s, 'YYYY-MM') - interval '1 month')::date and breakdown = '' and length(region) <= 2
 """
+# The entities failing each ratio metric, with the name a reader knows them by. A cooperative's name (K1 and
+# Q1: the cooperative; K3: the one the licence decision is for) is in the marts and every role reads it, as
+# on the dashboard's cooperative list. A person's (K2 officers, K4/K5 borrowers, K6 UMKM owners, K7
+# participants) is in the vault, behind the person's token: only for a role that reads vault.person_names.
+COOPERATIVE_METRICS = {"K1", "Q1", "K3"}
 ENTITIES = """
-select e.metric, e.entity, e.regency_code {names}
-from marts.fct_metric_entities as e {names_join}
-where e.as_of = to_date(%(bulan)s, 'YYYY-MM') and e.dimension = '' and not e.in_numerator and e.metric = any(%(metrics)s)
-order by e.metric, e.regency_code, e.entity
+with failing as (
+    select e.as_of, e.metric, e.entity, e.regency_code
+    from marts.fct_metric_entities as e
+    where e.as_of = to_date(%(bulan)s, 'YYYY-MM') and e.dimension = '' and not e.in_numerator
+      and e.metric = any(%(metrics)s)
+),
+
+cooperatives as (
+    select f.metric, f.entity, case when f.metric = 'K3' then l.nik_koperasi else f.entity end as nik_koperasi,
+        l.alasan
+    from failing as f
+    left join marts.fct_licensing_compliance as l on f.metric = 'K3' and l.no_keputusan = f.entity
+    where f.metric = any(%(cooperative_metrics)s)
+){people}
+
+select f.metric, f.entity, f.regency_code, coalesce(m.nama_koperasi, c.nama_koperasi) as nama_koperasi,
+    k.alasan{person_name}
+from failing as f
+left join cooperatives as k on k.metric = f.metric and k.entity = f.entity
+left join marts.fct_cooperative_coverage as m on m.as_of = f.as_of and m.nik_koperasi = k.nik_koperasi
+left join marts.dim_cooperative as c on c.nik_koperasi = k.nik_koperasi{people_join}
+order by f.metric, f.regency_code, f.entity
 """
-NAMES = (", n.nama", "left join vault.person_names as n on n.nik_token = e.entity")
+# For a role that reads names: the person behind each failing entity of the person metrics, and their name.
+PEOPLE = """,
+
+people as (
+    select f.metric, f.entity, f.entity as person_id from failing as f where f.metric = 'K2'
+    union all
+    select f.metric, f.entity, k.person_id from failing as f
+    join marts.fct_kur_coverage as k on k.id_fasilitas = f.entity where f.metric in ('K4', 'K5')
+    union all
+    select f.metric, f.entity, u.person_id from failing as f
+    join marts.fct_umkm_coverage as u on u.as_of = f.as_of and u.nib = f.entity where f.metric = 'K6'
+    union all
+    select f.metric, f.entity, p.person_id from failing as f
+    join marts.fct_contribution_compliance as p on p.as_of = f.as_of and p.kpj = f.entity where f.metric = 'K7'
+)"""
+PEOPLE_NAME = ", n.nama"
+PEOPLE_JOIN = """
+left join people as p on p.metric = f.metric and p.entity = f.entity
+left join vault.person_names as n on n.nik_token = p.person_id"""
 FILES = """
 with lineage as (
     select load_ids from published.fct_metric_lineage_published
@@ -108,11 +150,11 @@ def gather(url: str, bulan: str, role: str = access.AUDITOR) -> dict:
         if not figures:
             raise LookupError(f"Tidak ada metrik untuk {bulan}. Bulan yang ada: {', '.join(metrics.months(url)) or 'belum ada'}.")
         previous = {(r["metric"], r["region"]): r for r in rows(PREVIOUS, bulan=bulan)}
-        entities = rows(ENTITIES.format(**dict(zip(("names", "names_join"), NAMES if names else ("", "")))),
-                        bulan=bulan, metrics=FAILING)
+        entities = rows(_entities_query(names), bulan=bulan, metrics=FAILING,
+                        cooperative_metrics=sorted(COOPERATIVE_METRICS))
         return {
             "bulan": bulan, "role": role, "names": names, "evidence": evidence,
-            "metrics": _by_metric(figures, previous, entities),
+            "metrics": _by_metric(figures, previous, entities, names),
             "files": rows(FILES, bulan=bulan) if evidence else [],
             "quarantine": rows(QUARANTINE, bulan=bulan),
             "set_aside": rows(SET_ASIDE, bulan=bulan),
@@ -121,6 +163,20 @@ def gather(url: str, bulan: str, role: str = access.AUDITOR) -> dict:
             "revisions": rows(REVISIONS, bulan=bulan) if evidence else [],
             "linkage": report_linkage.gather(rows, _can_read(conn, "audit", "link_decision"), bulan),
         }
+
+
+def _entities_query(names: bool) -> str:
+    """ENTITIES, with the persons' names for a role that reads them."""
+    if not names:
+        return ENTITIES.format(people="", person_name="", people_join="")
+    return ENTITIES.format(people=PEOPLE, person_name=PEOPLE_NAME, people_join=PEOPLE_JOIN)
+
+
+def _name_column(metric: str, names: bool) -> str | None:
+    """The column holding the name of a metric's failing entities, if the role may read one."""
+    if metric in COOPERATIVE_METRICS:
+        return "nama_koperasi"
+    return "nama" if names else None
 
 
 def _can_read(conn, schema: str, relation: str) -> bool:
@@ -132,7 +188,7 @@ def _can_read(conn, schema: str, relation: str) -> bool:
     return bool(row and row[0])
 
 
-def _by_metric(figures: list[dict], previous: dict, entities: list[dict]) -> list[dict]:
+def _by_metric(figures: list[dict], previous: dict, entities: list[dict], names: bool) -> list[dict]:
     out = []
     for metric, name in metrics.NAMES.items():
         regions = [{**r, "previous": previous.get((metric, r["region"]))} for r in figures if r["metric"] == metric]
@@ -141,7 +197,7 @@ def _by_metric(figures: list[dict], previous: dict, entities: list[dict]) -> lis
         failing = [e for e in entities if e["metric"] == metric]
         out.append({"metric": metric, "name": name, "definition": metrics.DEFINITIONS[metric],
                     "national": regions[0], "provinces": regions[1:], "failing": failing,
-                    "count": metric in metrics.COUNTS | {"K9_rupiah"}})
+                    "name_column": _name_column(metric, names), "count": metric in metrics.COUNTS | {"K9_rupiah"}})
     return out
 
 
@@ -156,14 +212,17 @@ def write(url: str, bulan: str, out_dir: Path, role: str = access.AUDITOR) -> Re
         if m["count"]:
             continue
         path = out_dir / f"entitas_gagal_{bulan}_{m['metric']}.csv"
-        # Formula-safe (a name such as =HYPERLINK(...) stays text); names make it the auditor's only.
-        spreadsheet.write_csv(path, ["metric", "entity", "regency_code", *(["nama"] if data["names"] else [])],
-                              ([e["metric"], e["entity"], e["regency_code"], *([e.get("nama")] if data["names"] else [])]
-                               for e in m["failing"]), private=data["names"])
+        named = [m["name_column"]] if m["name_column"] else []
+        extra = [*named, *(["alasan"] if m["metric"] == "K3" else [])]
+        # Formula-safe (a name such as =HYPERLINK(...) stays text); persons' names make it the auditor's only.
+        spreadsheet.write_csv(path, ["metric", "entity", "regency_code", *extra],
+                              ([e["metric"], e["entity"], e["regency_code"], *(e[c] for c in extra)]
+                               for e in m["failing"]), private=named == ["nama"])
         m["csv"] = path.name
         entity_files.append(path)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
     env.filters.update(angka=fmt.angka, rupiah=lambda v: fmt.rupiah(float(v)), persen=fmt.persen, bulan=fmt.bulan)
+    labels.register(env)
     html = env.get_template("laporan.html").render(shown=SHOWN_ENTITIES, **data)
     html_path = out_dir / f"laporan_kepatuhan_{bulan}.html"
     html_path.write_text(html, encoding="utf-8")

@@ -44,6 +44,13 @@ def gx_dir() -> Path:
     return Path(os.environ.get(ENV_GX_DIR, PROJECT_ROOT / ".local" / "gx"))
 
 
+def gx_data_docs_dir() -> Path:
+    """Where Great Expectations writes its Data Docs site (ingestion/quality.py) and the dashboard serves it
+    from: the local site of the file-mode project that Great Expectations keeps in a `gx/` folder of
+    gx_dir()."""
+    return gx_dir() / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
 def dbt_docs_dir() -> Path:
     """Where `sinergi docs` writes dbt's documentation site (served by the dashboard)."""
     return Path(os.environ.get("SINERGI_DBT_DOCS_DIR", PROJECT_ROOT / ".local" / "dbt_docs"))

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -18,8 +21,8 @@ import psycopg
 import pytest
 import uvicorn
 
-from ingestion import access
-from sinergi import fmt, settings
+from ingestion import access, quality, reasons
+from sinergi import fmt, labels, settings
 from sinergi.web import users
 from sinergi.web.app import create_app
 
@@ -246,3 +249,81 @@ def test_licensing_and_data_quality_pages(browser, server, defective_warehouse):
                     "and to_date(left(period, 6), 'YYYYMM') = '2024-02-01'")[0]
     assert page.locator("#bermasalah tbody tr").count() == rejected
     _shot(page, "kualitas_data")
+
+
+def test_breakdowns_and_quarantine_reasons_read_in_bahasa_with_their_codes_at_hand(browser, server, defective_warehouse):
+    page = _login(browser, server, "analis")
+    rows = page.locator("#rincian tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.dataset.breakdown, r.cells[1].innerText, r.cells[1].title])")
+    assert rows
+    for key, shown, title in rows:
+        dimension = key.partition("=")[0]
+        assert title == key and shown == labels.breakdown(key)
+        assert shown.startswith(labels.DIMENSIONS[dimension] + ": ")
+    shown = {key: text for key, text, _ in rows}
+    assert shown["jenis_koperasi=Jasa"] == "Jenis koperasi: Jasa"
+    assert shown["skala_usaha=Kecil"] == "Skala usaha: Kecil"
+    assert shown["alasan=koperasi_lain"] == "Alasan tanpa rekomendasi sah: Rekomendasi untuk koperasi lain"
+    assert shown["karantina=bpjstk"] == "Baris dikarantina: BPJS Ketenagakerjaan"
+    page.click("nav >> text=Kualitas data")
+    quarantine = page.locator("#karantina tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.dataset.reason, r.cells[1].innerText, r.cells[2].innerText])")
+    expected = {r[0] for r in _all(defective_warehouse, "select distinct reason from marts.fct_quarantine_reasons "
+                                                        "where as_of = '2024-02-01'")}
+    assert expected and {code for code, _, _ in quarantine} == expected
+    assert all(label == reasons.QUARANTINE[code] and shown_code == code for code, label, shown_code in quarantine)
+    _shot(page, "kualitas_karantina_berlabel")
+
+
+def _load_with_checks(world: Path, landing: Path, url: str):
+    """`sinergi load` (with its Great Expectations checks) of one branch's claims report."""
+    from typer.testing import CliRunner
+
+    from sinergi.cli import app
+    source = sorted((world / "landing" / "bpjstk").glob("*/*_klaim_202401.csv"))[0]
+    target = landing / source.relative_to(world / "landing")
+    target.parent.mkdir(parents=True)
+    shutil.copy2(source, target)
+    result = CliRunner().invoke(app, ["load", str(landing), "--json"], env={"WAREHOUSE_URL": url, "COLUMNS": "200"},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_great_expectations_data_docs_written_by_a_load_are_linked_and_served(browser, server, defective_world,
+                                                                              new_db, tmp_path, monkeypatch):
+    """The docs live in the Great Expectations project on disk (SINERGI_GX_DIR), not in the warehouse: a
+    `sinergi load` (into a database of its own here) writes them where the dashboard serves them from."""
+    monkeypatch.setenv(settings.ENV_GX_DIR, str(tmp_path / "gx"))     # read by the app on every request
+    page = _login(browser, server, "analis")
+    # Generated docs run sandboxed and fetch their scripts from CDNs: offline here.
+    page.context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+    page.goto(server + "/kualitas")
+    assert "Data Docs Great Expectations belum dibuat" in page.inner_text("main")
+    assert page.locator("#gx-docs").count() == 0
+    assert page.goto(server + "/dokumen/gx/index.html").status == 404
+
+    loaded = _load_with_checks(defective_world, tmp_path / "landing", new_db())
+    assert loaded["status"] == "loaded" and loaded["quality"] in ("passed", "warning", "failed")
+    assert quality.data_docs_index() == settings.gx_data_docs_dir() / "index.html"     # one definition
+    assert quality.data_docs_index().exists()
+
+    page.goto(server + "/kualitas")
+    assert page.locator("#gx-docs").count() == 1, page.inner_text("main")[:300]
+    with page.expect_response(server + "/dokumen/gx/index.html") as response:
+        page.click("#gx-docs")
+    assert response.value.status == 200
+    index = response.value.text()
+    assert "Great Expectations" in index and "klaim" in index
+    # The pages the index links to (each validation of the load, each suite) are served too.
+    for kind in ("expectations", "validations"):
+        linked = sorted(set(re.findall(kind + r"/[^\"'\s<>]+?\.html", index)))
+        assert linked, (kind, index[:2000])
+        assert page.goto(f"{server}/dokumen/gx/{linked[0]}").status == 200, linked[0]
+    _shot(page, "data_docs")
+    # Not for a regional user: the docs show the batches of every province.
+    regional = _login(browser, server, "jatim")
+    regional.goto(server + "/kualitas")
+    assert "hanya untuk pengguna nasional" in regional.inner_text("main")
+    assert regional.locator("#gx-docs").count() == 0
+    assert regional.goto(server + "/dokumen/gx/index.html").status == 404

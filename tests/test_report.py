@@ -4,10 +4,11 @@ from __future__ import annotations
 import csv
 
 import psycopg
+from markupsafe import escape
 from typer.testing import CliRunner
 
-from ingestion import access
-from sinergi import fmt, report
+from ingestion import access, reasons
+from sinergi import fmt, labels, report
 from sinergi.cli import app
 
 MONTH = "2024-02"
@@ -55,3 +56,67 @@ def test_names_appear_only_for_a_role_that_may_read_them(defective_warehouse, tm
     assert not analyst["names"] and all("nama" not in e for e in k2(analyst))
     assert not analyst["evidence"] and analyst["files"] == []               # the ledger lineage is the auditor's
     assert [m["national"]["numerator"] for m in auditor["metrics"]] == [m["national"]["numerator"] for m in analyst["metrics"]]
+
+
+def _failing(data: dict, metric: str) -> dict:
+    return next(m for m in data["metrics"] if m["metric"] == metric)
+
+
+def test_failing_lists_name_cooperatives_for_every_role_and_people_for_the_auditor(defective_warehouse):
+    auditor = report.gather(defective_warehouse, MONTH, access.AUDITOR)
+    analyst = report.gather(defective_warehouse, MONTH, access.ANALYST)
+    with psycopg.connect(defective_warehouse) as conn:
+        cooperatives = dict(conn.execute("select nik_koperasi, nama_koperasi from marts.fct_cooperative_coverage "
+                                         "where as_of = '2024-02-01'").fetchall())
+        decisions = dict(conn.execute("select l.no_keputusan, c.nama_koperasi from marts.fct_licensing_compliance as l "
+                                      "join marts.dim_cooperative as c using (nik_koperasi) "
+                                      "where l.as_of = '2024-02-01' and not l.is_compliant").fetchall())
+    for data in (auditor, analyst):
+        for metric in ("K1", "Q1"):
+            m = _failing(data, metric)
+            assert m["name_column"] == "nama_koperasi" and m["failing"]
+            assert [e["nama_koperasi"] for e in m["failing"]] == [cooperatives[e["entity"]] for e in m["failing"]]
+            assert all(e["nama_koperasi"] for e in m["failing"])
+        k3 = _failing(data, "K3")
+        assert k3["name_column"] == "nama_koperasi" and decisions
+        assert {e["entity"]: e["nama_koperasi"] for e in k3["failing"] if e["entity"] in decisions} == decisions
+        assert all(e["alasan"] in labels.LICENSING_REASONS for e in k3["failing"])
+    for metric in ("K2", "K4", "K5", "K6", "K7"):
+        people = _failing(auditor, metric)
+        assert people["name_column"] == "nama" and people["failing"], metric
+        named = sum(1 for e in people["failing"] if e["nama"])
+        assert named >= 0.9 * len(people["failing"]), (metric, named, len(people["failing"]))
+        assert _failing(analyst, metric)["name_column"] is None
+        assert all("nama" not in e for e in _failing(analyst, metric)["failing"])
+
+
+def test_the_document_shows_names_and_bahasa_labels_with_their_codes(defective_warehouse, tmp_path):
+    written = report.write(defective_warehouse, MONTH, tmp_path, access.ANALYST)
+    text = written.html.read_text(encoding="utf-8")
+    data = report.gather(defective_warehouse, MONTH, access.ANALYST)
+    k1 = text[text.index('id="metrik-K1"'):text.index('id="metrik-K2"')]
+    failing = _failing(data, "K1")["failing"]
+    assert "<th>Nama koperasi</th>" in k1 and '<td class="nama">–</td>' not in k1
+    for e in failing[:report.SHOWN_ENTITIES]:
+        assert f'<td class="nama">{escape(e["nama_koperasi"])}</td>' in k1
+    with (tmp_path / f"entitas_gagal_{MONTH}_K1.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(failing) and all(r["nama_koperasi"] for r in rows)
+    k2 = text[text.index('id="metrik-K2"'):text.index('id="metrik-K3"')]
+    assert 'class="nama"' not in k2                                       # persons' names: not for this role
+    k3 = text[text.index('id="metrik-K3"'):text.index('id="metrik-K4"')]
+    k3_failing = _failing(data, "K3")["failing"]
+    assert k3_failing
+    for e in k3_failing[:report.SHOWN_ENTITIES]:
+        assert (f'<td class="nama">{escape(e["nama_koperasi"] or "–")}</td><td class="alasan">'
+                f'{labels.LICENSING_REASONS[e["alasan"]]} <span class="kode">{e["alasan"]}</span></td>') in k3
+    quarantine = text[text.index('id="karantina"'):text.index('id="disisihkan"')]
+    with psycopg.connect(defective_warehouse) as conn:
+        codes = {r[0] for r in conn.execute("select distinct reason from marts.fct_quarantine_reasons "
+                                            "where as_of = '2024-02-01'")}
+    assert codes
+    for code in codes:
+        assert f'<td>{escape(reasons.QUARANTINE[code])}</td><td class="kode">{code}</td>' in quarantine
+    set_aside = text[text.index('id="disisihkan"'):text.index('id="ekspektasi"')]
+    for status in {f["status"] for f in data["set_aside"]}:
+        assert f"<td>{labels.LOAD_STATUS[status]}</td>" in set_aside

@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from .. import fmt, metrics, settings
+from .. import fmt, labels, metrics, settings
 from . import charts, export, linkage, queries, sessions as sessions_mod, users
 from .db import Database, refuse_unsafe_login
 from .security import BAD_REQUEST, Guard, WebConfig, same_origin
@@ -31,14 +31,6 @@ HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 SHOWN_ROWS = 500  # rows on screen; the downloads carry all of them
 ACCESS_LOG_ROWS = 200  # latest access-log entries on "Kualitas data" (auditors)
-REASONS = {"tidak_ada": "Tidak mencantumkan rekomendasi",
-           "tidak_dikenal": "Nomor rekomendasi tidak dikenal",
-           "koperasi_lain": "Rekomendasi untuk koperasi lain",
-           "tidak_berlaku": "Rekomendasi tidak berlaku pada tanggal keputusan"}
-STATUS = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "diganti", "rejected": "ditolak",
-          "held": "ditahan"}
-QUALITY = {"passed": "lolos", "warning": "peringatan", "failed": "gagal", "pending": "belum diperiksa",
-           "none": "tanpa suite"}
 EVENTS = {"masuk": "masuk", "masuk_gagal": "gagal masuk", "masuk_ditahan": "masuk ditahan (terlalu banyak gagal)",
           "keluar": "keluar", "unduh": "unduhan", "halaman_bernama": "halaman dengan nama",
           "csrf_ditolak": "formulir ditolak (CSRF)", linkage.DECISION: "keputusan tautan"}
@@ -101,8 +93,8 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters.update(angka=fmt.angka, rupiah=lambda v: fmt.rupiah(float(v)), persen=fmt.persen,
                                  bulan=fmt.bulan, tanggal=fmt.tanggal)
-    templates.env.globals.update(metric_names=metrics.NAMES, reasons=REASONS, status_names=STATUS,
-                                 quality_names=QUALITY, event_names=EVENTS)
+    labels.register(templates.env)
+    templates.env.globals.update(metric_names=metrics.NAMES, event_names=EVENTS)
 
     def session_token(request: Request) -> str | None:
         return request.cookies.get(config.session_cookie)
@@ -302,7 +294,7 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
         access_log = db.rows(who.role, queries.ACCESS_LOG, {"limit": ACCESS_LOG_ROWS}) if who.is_auditor else None
         access_counts = db.rows(who.role, queries.ACCESS_LOG_COUNTS) if who.is_auditor else None
         return page(request, "kualitas.html", who, deliveries=deliveries, access_log=access_log,
-                    access_counts=access_counts, gx_docs=_docs_root("gx") is not None and not who.province,
+                    access_counts=access_counts, gx_docs=_gx_docs(who),
                     quarantine=db.rows(who.role, queries.QUARANTINE_BY_REASON, params),
                     expectations=db.rows(who.role, queries.EXPECTATIONS, params),
                     problems=db.rows(who.role, queries.PROBLEM_FILES, params),
@@ -331,9 +323,17 @@ def _path_and_query(request: Request) -> str:
 
 
 def _docs_root(kind: str) -> Path | None:
-    roots = {"gx": settings.gx_dir() / "uncommitted" / "data_docs" / "local_site", "dbt": settings.dbt_docs_dir()}
+    roots = {"gx": settings.gx_data_docs_dir(), "dbt": settings.dbt_docs_dir()}
     root = roots.get(kind)
     return root if root and (root / "index.html").exists() else None
+
+
+def _gx_docs(who: users.User) -> str:
+    """The Data Docs link on "Kualitas data": `ada`, `belum` (not built yet) or `wilayah` (a regional user:
+    the docs show batches of every province)."""
+    if who.province:
+        return "wilayah"
+    return "ada" if _docs_root("gx") else "belum"
 
 
 def _cards(trend: list[dict], bulan: str | None, months: list[str]) -> list[dict]:

@@ -13,20 +13,14 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
+from .. import labels
 from . import linkage_queries as q, sessions as sessions_mod, users
 from .security import BAD_REQUEST, same_origin
 
 DECISION = "keputusan_tautan"  # access-log event
 SHOWN_ROWS = 500
-FEEDS = {"pengurus": "Pengurus koperasi", "umkm": "Pemilik UMKM", "kur": "Debitur KUR"}
-KINDS = {"konflik": "Konflik (NIK sama, orang lain)", "ragu": "Ragu-ragu",
-         "sampel_tautan": "Sampel tautan otomatis", "sampel_bukan_tautan": "Sampel bukan tautan"}
-DECISIONS = {"terima": "diterima", "tolak": "ditolak"}
+FEEDS, KINDS, DECISIONS = labels.LINK_FEEDS, labels.REVIEW_KINDS, labels.REVIEW_DECISIONS  # labels: sinergi/labels.py
 STATUS = {"tertaut": "tertaut", "ragu": "ragu-ragu", "konflik": "konflik", "tidak_ditemukan": "tidak ditemukan"}
-PAIRS = {"pengurus_peserta": "Pengurus ↔ peserta", "umkm_peserta": "Pemilik UMKM ↔ peserta",
-         "kur_peserta": "Debitur KUR ↔ peserta"}
-SEXES = {"L": "Laki-laki", "P": "Perempuan"}
-DIMENSIONS = {"jenis_kelamin": "Jenis kelamin", "kelompok_usia": "Kelompok usia", "wilayah": "Wilayah"}
 AUDITORS_ONLY = "Halaman ini hanya untuk auditor."
 NOT_IN_QUEUE = ("Entri ini tidak ada dalam antrean tinjauan (mungkin sudah berubah setelah pembangunan gudang data "
                 "terakhir). Muat ulang halaman lalu coba lagi.")
@@ -40,8 +34,7 @@ def _choice(value: str | None, allowed) -> str | None:
 def register(app: FastAPI, *, db, sessions, config, templates, user, page, common, session_token, client,
              path_and_query, csrf_error: str) -> None:
     """Add the linkage pages to the dashboard (helpers from `app.create_app`)."""
-    templates.env.globals.update(sexes=SEXES, link_feeds=FEEDS, link_kinds=KINDS, link_decisions=DECISIONS,
-                                 link_status=STATUS, link_pairs=PAIRS, link_dimensions=DIMENSIONS)
+    templates.env.globals.update(link_status=STATUS)  # the other linkage labels: labels.register (app.py)
 
     def refused(request: Request, who: users.User) -> HTMLResponse:
         return page(request, "tautan_ditolak.html", who, message=AUDITORS_ONLY, status_code=403)
