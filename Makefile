@@ -32,7 +32,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-# Airflow under CeleryExecutor with a worker, and every compose service's command (the national-month
+# Airflow under CeleryExecutor with a worker, every compose service's command and the dag.test() runs (the national-month
 # LocalExecutor scheduler run is part of `make test`).
 test-scheduler: install
 	$(BIN)/python -m pytest -m scheduler

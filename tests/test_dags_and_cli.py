@@ -60,6 +60,9 @@ def dag_run(small_world, tmp_path_factory, new_db, gx_dir):
     return url, landing, result
 
 
+# The same assertions hold under the real scheduler in make test (test_scheduler.py, a national month);
+# this dag.test() run of each DAG is in make test-scheduler, for the suite's time budget.
+@pytest.mark.scheduler
 def test_each_dag_runs_end_to_end_and_loads_its_senders_files(small_world, dag_run):
     url, landing, result = dag_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

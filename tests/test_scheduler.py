@@ -25,18 +25,29 @@ WAREHOUSE = airflow_local.WAREHOUSE_DAG
 MARTS = ("fct_metrics", "fct_metric_entities", "fct_officer_coverage")
 
 
+# Which load a row came from differs between two loads of the same files, not what the row says.
+LOAD_COLUMNS = ("load_id", "build_id", "built_at")
+
+
+def _fingerprint(url: str, mart: str) -> tuple[int, str]:
+    """Row count and a digest of the sorted rows (without the load columns), computed in the database:
+    comparing the digests is seconds where comparing the frames in pandas was half a minute."""
+    with psycopg.connect(url) as conn:
+        columns = [c for (c,) in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'marts' and table_name = %s "
+            "order by ordinal_position", (mart,)) if c not in LOAD_COLUMNS]
+        row = "row(" + ", ".join(f'"{c}"' for c in columns) + ")::text"
+        return conn.execute(f"select count(*), md5(coalesce(string_agg(r, E'\\n' order by r), '')) "
+                            f"from (select {row} as r from marts.{mart}) as t").fetchone()
+
+
 def _mart(url: str, mart: str) -> pd.DataFrame:
     with psycopg.connect(url) as conn:
         cur = conn.execute(f"select * from marts.{mart}")
         frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
-    # Which load a row came from differs between two loads of the same files, not what the row says.
-    frame = frame.drop(columns=[c for c in frame.columns if c in ("load_id", "build_id", "built_at")])
+    frame = frame.drop(columns=[c for c in frame.columns if c in LOAD_COLUMNS])
     order = frame.apply(lambda column: column.map(str)).agg("|".join, axis=1).sort_values().index
     return frame.loc[order].reset_index(drop=True)
-
-
-def _metrics(url: str) -> pd.DataFrame:
-    return _mart(url, "fct_metrics")
 
 
 def _waiting(landing: Path) -> list[str]:
@@ -126,9 +137,11 @@ def test_no_dag_import_error_or_timeout(scheduled):
 @pytest.mark.slow
 @pytest.mark.parametrize("mart", MARTS)
 def test_the_scheduled_marts_equal_the_plain_commands(scheduled, national_month_warehouse, mart):
-    ours, plain = _mart(scheduled["url"], mart), _mart(national_month_warehouse, mart)
-    assert len(ours) > 0
-    pd.testing.assert_frame_equal(ours, plain)
+    ours = _fingerprint(scheduled["url"], mart)
+    assert ours[0] > 0
+    if ours != _fingerprint(national_month_warehouse, mart):  # show which rows differ
+        pd.testing.assert_frame_equal(_mart(scheduled["url"], mart), _mart(national_month_warehouse, mart))
+        pytest.fail(f"{mart}: same rows by pandas, different digests (row text): {ours}")
 
 
 # --- the compose executor: Celery on the machine's Redis ----------------------------------------

@@ -123,15 +123,18 @@ def test_a_batch_that_failed_a_critical_expectation_is_not_read(clean_world, tmp
     landing = copy_landing(clean_world, tmp_path_factory.mktemp("failed_batch") / "landing")
     url = new_db()
     pipeline.load_landing(url, landing, pseudonym.from_environment(), sender="himbara")
-    transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
+    # Staging, what it reads, and the record of what each build read (which months the next one redoes):
+    # the quality filter is in staging; the marts would add a minute and nothing to this test.
+    staging = ["+stg_himbara__kur_facilities", "fct_build_inputs"]
+    transform.build(url, include_unchecked=True, quiet=True, with_tests=False, select=staging)
     ((failed, rows),) = _rows(url, "select load_id, rows_loaded from audit.load where file like %s", ('%KUR_BRI_202401%',))
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(rows,)]
     with psycopg.connect(url) as conn:
         conn.execute("update audit.load set quality = 'failed' where load_id = %s", (failed,))
-    transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
+    transform.build(url, include_unchecked=True, quiet=True, with_tests=False, select=staging)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(0,)]
     # Unchecked (pending) batches are left out unless asked for.
-    transform.build(url, quiet=True, with_tests=False)
+    transform.build(url, quiet=True, with_tests=False, select=staging)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities") == [(0,)]
 
 

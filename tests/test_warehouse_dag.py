@@ -55,6 +55,9 @@ def warehouse_run(small_world, tmp_path_factory, new_db):
     return url, result
 
 
+# The real scheduler's warehouse run (make test, test_scheduler.py) checks the build id and code version;
+# this dag.test() run adds `include_unchecked` from the run's conf, in make test-scheduler for time.
+@pytest.mark.scheduler
 def test_warehouse_dag_builds_the_marts_and_publishes_under_its_run_id(small_world, warehouse_run):
     url, result = warehouse_run
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
