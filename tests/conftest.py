@@ -26,7 +26,7 @@ NATIONAL = Options(profile="national", scale=0.0005, months=2, start="2024-01", 
 # A clean national month: all 514 regencies/cities and 267 branches, more files than Airflow's
 # max_map_length (1024); scale only shrinks rows. Loaded by the real scheduler (test_scheduler.py) and by
 # the plain commands (national_month_warehouse), which must agree with each other and with the truth.
-NATIONAL_MONTH = Options(profile="national", scale=0.001, months=1, start="2024-01", seed=3, defect_rate=0.0)
+NATIONAL_MONTH = Options(profile="national", scale=0.0005, months=1, start="2024-01", seed=3, defect_rate=0.0)
 
 
 def _world(tmp_path_factory, name: str, opts: Options):
