@@ -31,13 +31,22 @@ class Column:
     limits_by: dict | None = None
     values: tuple[str, ...] | None = None
     required: bool = False         # a blank value quarantines the row (`value_missing`)
+    stands_in_for: str | None = None   # the key column this one replaces in the key where that is blank
 
     @property
     def stored_as(self) -> str | None:
-        """Name of the column in the raw table: NIKs become tokens, personal names stay in the vault."""
+        """Name of the column in the raw table: NIKs become tokens, personal names stay in the vault (a name
+        that stands in for a blank key column is stored as a token too, where it does)."""
         if not self.personal:
             return self.name
-        return f"{self.name}_token" if self.type == "nik" else None
+        return f"{self.name}_token" if self.type == "nik" or self.stands_in_for else None
+
+    @property
+    def bad_date_flag(self) -> str | None:
+        """Raw column that marks a NIK whose birth-date part is impossible: the row loads, flagged, because
+        the person behind it is real and can still be found (by a one-keystroke slip, or by name, birth
+        date and region)."""
+        return f"{self.name}_bad_date" if self.type == "nik" else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,16 @@ class Feed:
     @property
     def name_column(self) -> Column | None:
         return next((c for c in self.columns.values() if c.type == "text" and c.personal), None)
+
+    @property
+    def stand_ins(self) -> dict[str, Column]:
+        """Key column -> the column that takes its place in the key where it is blank."""
+        return {c.stands_in_for: c for c in self.columns.values() if c.stands_in_for}
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """What tells a row from another: the key, and the columns that stand in for its blank parts."""
+        return self.key + tuple(c.name for c in self.stand_ins.values())
 
     def label_index(self) -> dict[str, str]:
         """Normalised header label -> column name."""
@@ -238,8 +257,10 @@ def load() -> Contracts:
     for name, spec in raw["feeds"].items():
         cols = {c: Column(c, s["type"], tuple(s.get("labels", ())) + tuple(shared.get(c, ())), s.get("personal", False),
                           s.get("not_future", False), s.get("not_before"), s.get("limits_by"),
-                          tuple(s["values"]) if "values" in s else None, s.get("required", False))
+                          tuple(s["values"]) if "values" in s else None, s.get("required", False),
+                          s.get("stands_in_for"))
                 for c, s in spec["columns"].items()}
+        _check_stand_ins(name, spec["key"], cols)
         feeds[name] = Feed(name, spec["source"], raw["sources"][spec["source"]]["schema"], spec["kind"],
                            tuple(spec["key"]), cols)
     formats = {}
@@ -250,6 +271,15 @@ def load() -> Contracts:
     return Contracts(feeds, formats, families, float(raw["snapshot_min_ratio"]), raw["sources"],
                      [_compile(f) for f in families], periods=_periods(raw.get("periods")),
                      inflate=_inflate(raw.get("inflate")))
+
+
+def _check_stand_ins(feed: str, key: list[str], cols: dict[str, Column]) -> None:
+    """A stand-in replaces a key column, and never a required one (which cannot be blank)."""
+    for col in cols.values():
+        target = col.stands_in_for
+        if target is not None and (target not in key or cols[target].required):
+            raise ValueError(f"contracts.yml: {feed}.{col.name} stands_in_for {target!r}, yang bukan kolom kunci "
+                             f"yang boleh kosong")
 
 
 def _periods(spec) -> PeriodWindow:

@@ -280,7 +280,7 @@ class Loader:
         counts = _Counts(feed.columns)
         spools = _Spools(load_id, feed.name)
         stored = [n for n, _ in schema.raw_columns(feed)]
-        key = [feed.columns[k].stored_as for k in feed.key]
+        key = [feed.columns[k].stored_as for k in feed.key_columns]
         seen = np.empty(0, dtype=np.uint64)
         copy_sql = f"copy {feed.table} (_load_id, _file, _line, {', '.join(stored)}) from stdin (format csv)"
         try:
@@ -304,7 +304,7 @@ class Loader:
             counts.sums[col] = counts.sums.get(col, 0.0) + total
         spools.structural(facts.structural)
         counts.repairs += facts.repairs
-        counts.notes += facts.notes
+        counts.notes += facts.notes + counts.flag_notes()
         counts.control_from_file = facts.control
         for line, text in raw_lines(path, fmt, facts.encoding, spools.lines_without_text()).items():
             spools.text(line, text)
@@ -430,6 +430,7 @@ class _Counts:
         self.repairs: list[str] = []
         self.notes: list[str] = []
         self.control_from_file: dict = {}
+        self.bad_dates: dict[str, int] = {}   # NIK column -> rows loaded with an impossible date part
 
     def add(self, checked, rows: int) -> None:
         self.rows_read += rows
@@ -440,6 +441,16 @@ class _Counts:
             kept = pc.sum(pc.cast(checked.table.column(col), pa.float64())).as_py() or 0.0
             self.loaded_sums[col] = self.loaded_sums.get(col, 0.0) + kept
         self.repairs += sorted({r[2] for r in checked.repairs})
+        for col in self.columns.values():
+            if col.bad_date_flag and col.bad_date_flag in checked.table.column_names:
+                flagged = pc.sum(pc.cast(checked.table.column(col.bad_date_flag), pa.int64())).as_py() or 0
+                self.bad_dates[col.name] = self.bad_dates.get(col.name, 0) + flagged
+
+    def flag_notes(self) -> list[str]:
+        """What a person should know of the rows loaded with a flag: how many NIKs have an impossible date."""
+        return [f"{n} baris dengan bagian tanggal lahir {name} yang mustahil dimuat dan ditandai "
+                f"({name}_bad_date); orangnya dicari lewat nama, tanggal lahir dan wilayah"
+                for name, n in self.bad_dates.items() if n]
 
     def structural(self, rows: list[tuple], positions: dict | None, fmt) -> None:
         """Rows that could not be split into fields still count, and their amounts are in the trailer."""

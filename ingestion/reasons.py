@@ -11,7 +11,6 @@ from __future__ import annotations
 QUARANTINE = {
     # identifiers
     "nik_length": "NIK tidak 16 digit",
-    "nik_bad_date": "Tanggal lahir dalam NIK tidak mungkin",
     "id_excel_number": "Nomor identitas rusak karena disimpan Excel sebagai angka",
     "id_invalid": "Nomor identitas tidak sah",
     "key_missing": "Kunci baris kosong",
@@ -35,7 +34,12 @@ QUARANTINE = {
     "line_too_long": "Baris terlalu panjang",
 }
 
+# Codes the loader no longer writes but older ledgers hold: their rows keep a readable reason.
+RETIRED = {
+    "nik_bad_date": "Tanggal lahir dalam NIK tidak mungkin (sebelum baris seperti ini dimuat dengan tanda)",
+}
+
 
 def label(code: str) -> str:
     """The label of a quarantine reason code (the code itself if it has none)."""
-    return QUARANTINE.get(code, code)
+    return QUARANTINE.get(code) or RETIRED.get(code, code)

@@ -225,6 +225,8 @@ def raw_columns(feed: Feed) -> list[tuple[str, str]]:
     for col in feed.columns.values():
         if col.stored_as:
             out.append((col.stored_as, SQL_TYPES.get(col.type, "text")))
+        if col.bad_date_flag:
+            out.append((col.bad_date_flag, "boolean"))
     return out
 
 

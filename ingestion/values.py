@@ -114,6 +114,8 @@ class ChunkChecker:
             arr = _clean_text(raw[name])
             empty_row &= _np_mask(pc.is_null(arr))
             values[name] = getattr(self, f"_{_family(col.type)}")(col, arr, problems, repairs, lines)
+            if col.bad_date_flag:
+                values[col.bad_date_flag] = _impossible_nik_date(values[name])
             if col.type == "amount":
                 amounts[name] = _lenient_sum(arr, self.fmt.decimal)
         problems.flag(empty_row, "empty_line", None, "baris kosong")
@@ -140,8 +142,8 @@ class ChunkChecker:
             problems.flag(pc.and_(bad, digits), "nik_length", col.name,
                           lambda at: [f"NIK harus 16 digit, tertulis {n} digit" for n in length[at]])
             problems.flag(bad, "id_invalid", col.name, "NIK memuat karakter selain angka")
-            problems.flag(_impossible_nik_date(cleaned), "nik_bad_date", col.name,
-                          "bagian tanggal lahir NIK tidak mungkin (hari 01-31 atau 41-71, bulan 01-12)")
+            # An impossible birth-date part is not a reason to set the row aside: the person is real, the
+            # NIK is kept and flagged (`<column>_bad_date`, see `check`) and matched as a known-wrong NIK.
         else:
             problems.flag(bad, "id_invalid", col.name,
                           lambda at: [f"{label} tidak sah: {shown(v)}" for v in _values(cleaned, at)])
@@ -245,8 +247,15 @@ class ChunkChecker:
                 over = pc.greater(pc.cast(values[name], pa.float64()), ceiling)
                 problems.flag(over, "amount_out_of_limits", name,
                               f"{name} melebihi batas {col.limits_by['column']} (Permenko 1/2023)")
+        stand_ins = self.feed.stand_ins
         for key in self.feed.key:
-            problems.flag(pc.is_null(values[key]), "key_missing", key, f"kunci {key} kosong")
+            blank = pc.is_null(values[key])
+            if key in stand_ins:
+                other = stand_ins[key].name
+                problems.flag(pc.and_(blank, pc.is_null(values[other])), "key_missing", key,
+                              f"kunci {key} kosong, dan {other} yang menggantikannya juga kosong")
+            else:
+                problems.flag(blank, "key_missing", key, f"kunci {key} kosong")
         # What the warehouse's staging tests assert (not_null, accepted_values) is checked here, row by
         # row, from the same contract (tests/test_contract_vs_dbt.py keeps the two equal): a row the
         # warehouse cannot use is set aside with its reason instead of failing the build.
@@ -287,11 +296,26 @@ class ChunkChecker:
                 stored[col.stored_as] = tokens
                 vault = pa.table({"line": pa.array(kept_lines), "nik_token": tokens, "nik": v,
                                   "nama": names if names is not None else pa.nulls(len(v), pa.string())})
+            elif col.stands_in_for:
+                stored[col.stored_as] = self._stand_in(col, v, values[col.stands_in_for].filter(keep))
             elif col.stored_as:
                 stored[name] = v
+            if col.bad_date_flag:
+                stored[col.bad_date_flag] = values[col.bad_date_flag].filter(keep)
         ok_repairs = set(kept_lines.tolist())
         repairs = [r for r in repairs if r[0] in ok_repairs]
         return Checked(pa.table(stored), kept_lines, quarantined, repairs, vault, amounts)
+
+    def _stand_in(self, col: Column, value: pa.Array, replaced: pa.Array) -> pa.Array:
+        """The key part `col` stands in for, where that is blank (else NULL): the value written the same
+        way in every delivery (capitals, single spaces), as a keyed token when personal. The column's name
+        goes into the token, so a name's token can never equal a NIK's."""
+        same = pc.utf8_upper(pc.replace_substring_regex(value, r"\s+", " "))
+        same = pc.if_else(pc.is_null(replaced), same, pa.scalar(None, pa.string()))
+        if not col.personal:
+            return same
+        return pa.array([None if v is None else self.pseudo.token(f"{col.name}:{v}") for v in same.to_pylist()],
+                        pa.string())
 
 
 def _values(arr: pa.Array, at: np.ndarray) -> list:
@@ -318,7 +342,8 @@ def _impossible_nik_date(nik: pa.Array) -> pa.Array:
     day_ok = pc.or_(pc.and_(pc.greater_equal(day, 1), pc.less_equal(day, 31)),
                     pc.and_(pc.greater_equal(day, 41), pc.less_equal(day, 71)))
     month_ok = pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12))
-    return pc.and_(sixteen, pc.invert(pc.and_(day_ok, month_ok)))
+    # A blank NIK is no NIK with a bad date: false, not unknown.
+    return pc.fill_null(pc.and_(sixteen, pc.invert(pc.and_(day_ok, month_ok))), False)
 
 
 def _canonical_number(arr: pa.Array, decimal: str) -> pa.Array:

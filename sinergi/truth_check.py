@@ -43,20 +43,25 @@ def metric_differences(url: str, world: Path) -> pd.DataFrame:
 # --- identity ---------------------------------------------------------------------------------------
 
 RECORDS_SQL = """
-select 'bpjstk/peserta' as feed, kpj as key, nik_token as person_id, nik_token as own_token
-from (select distinct on (kpj) kpj, nik_token from staging.stg_bpjstk__participants order by kpj, as_of desc) p
+select 'bpjstk/peserta' as feed, kpj as key, nik_token as person_id, nik_token as own_token, null::text as file,
+       null::bigint as line
+from (select distinct on (kpj) kpj, nik_token from staging.stg_bpjstk__participants
+      order by kpj, nik_bad_date, as_of desc) p
 union all
-select 'kemenkop/' || case record_feed when 'kur' then 'kur' else record_feed end, record_key, person_id, nik_token
-from identity.int_identity__person_links
+select 'kemenkop/' || case l.record_feed when 'kur' then 'kur' else l.record_feed end, l.record_key, l.person_id,
+       l.nik_token, a.file, l.source_line
+from identity.int_identity__person_links l
+left join audit.load a on a.load_id = l.load_id
 union all
-select 'bpjstk/klaim', c.no_klaim, p.nik_token, c.nik_token
+select 'bpjstk/klaim', c.no_klaim, p.nik_token, c.nik_token, null, null
 from staging.stg_bpjstk__claims c
-join (select distinct on (kpj) kpj, nik_token from staging.stg_bpjstk__participants order by kpj, as_of desc) p
+join (select distinct on (kpj) kpj, nik_token from staging.stg_bpjstk__participants
+      order by kpj, nik_bad_date, as_of desc) p
   on p.kpj = c.kpj
 """
 FEEDS = {"kemenkop/kur": "himbara/kur"}
 # Defect kinds that change a NIK and leave the row loaded: the officer's record key changes with it.
-NIK_CHANGES = ("nik_mistyped", "nik_slip")
+NIK_CHANGES = ("nik_mistyped", "nik_slip", "nik_bad_date")
 # The record feeds linked to BPJS participants, with the truth's name of each.
 LINKED_FEEDS = {"pengurus": "kemenkop/pengurus", "umkm": "kemenkop/umkm", "kur": "himbara/kur"}
 PAIRS = {feed: f"{feed} ↔ peserta" for feed in LINKED_FEEDS}
@@ -67,11 +72,12 @@ CLASSES = {
     "name_old_spelling": "name: pre-1972 spelling", "name_word_order": "name: word order",
     "name_shortened": "name: mononym / middle dropped", "name_misspelt": "name: typo",
     "nik_blank": "NIK blank", "birth_date_typo": "birth-date typo",
+    "nik_bad_date": "NIK with an impossible date",
 }
 SLIP_EARLY, SLIP_LATE = "NIK slip, digits 1–12", "NIK slip, digits 13–16"
 UNCHANGED = "unchanged"
 CLASS_ORDER = [UNCHANGED, *[c for k, c in CLASSES.items() if not k.startswith(("nik", "birth"))],
-               SLIP_EARLY, SLIP_LATE, CLASSES["nik_blank"], CLASSES["birth_date_typo"]]
+               SLIP_EARLY, SLIP_LATE, CLASSES["nik_bad_date"], CLASSES["nik_blank"], CLASSES["birth_date_typo"]]
 # Issue 17's goals on a defective world.
 GOALS = {"precision": 0.999, "recall": 0.99, "class_recall": 0.95, "metric_pp": 0.3, "metrics": ("K2", "K4", "K6")}
 
@@ -99,15 +105,14 @@ def _pooled_scores(url: str, world: Path, tokens, log: pd.DataFrame) -> dict:
     """Pairwise precision and recall over every feed at once (records that are the same person)."""
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute(RECORDS_SQL)
-        ours = pd.DataFrame(cur.fetchall(), columns=["feed", "key", "person_id", "own_token"])
+        ours = pd.DataFrame(cur.fetchall(), columns=["feed", "key", "person_id", "own_token", "file", "line"])
     ours["feed"] = ours["feed"].replace(FEEDS)
     truth = pd.read_csv(Path(world) / "truth" / "identity_persons.csv", dtype=str)
     officers = truth["feed"] == "kemenkop/pengurus"
     truth.loc[officers, "key"] = _tokenised_officer_keys(truth.loc[officers, "key"], tokens)
-    # Officer rows whose NIK the sender changed carry that NIK's token: key them by the true one.
-    true_key = _slipped_officer_keys(log, tokens)
+    # Officer rows whose NIK the sender changed or left blank are keyed otherwise: key them by the true NIK.
     is_officer = ours["feed"] == "kemenkop/pengurus"
-    ours.loc[is_officer, "key"] = ours.loc[is_officer, "key"].map(lambda k: true_key.get(k, k))
+    ours.loc[is_officer, "key"] = _true_officer_keys(ours[is_officer], log, tokens)
     both = truth.merge(ours, on=["feed", "key"], how="inner")
     tp = _pairs(both.groupby(["person", "person_id"]).size())
     predicted = _pairs(both.groupby("person_id").size())
@@ -141,9 +146,10 @@ def _scored_records(url: str, world: Path, tokens, log: pd.DataFrame) -> pd.Data
     officers = records["record_feed"] == "pengurus"
     records.loc[officers, "key"] = _tokenised_officer_keys(records.loc[officers, "key"], tokens)
     person_of = records.set_index(["record_feed", "key"])["person"]
-    true_key = _slipped_officer_keys(log, tokens)
-    recs["truth_key"] = [true_key.get(k, k) if f == "pengurus" else k
-                         for f, k in zip(recs["record_feed"], recs["record_key"])]
+    officer = recs["record_feed"] == "pengurus"
+    recs["truth_key"] = recs["record_key"]
+    officers = recs[officer].rename(columns={"record_key": "key"})
+    recs.loc[officer, "truth_key"] = _true_officer_keys(officers, log, tokens)
     recs["person"] = person_of.reindex(pd.MultiIndex.from_arrays([recs["record_feed"], recs["truth_key"]])).to_numpy()
     by_line = bool(recs["file"].notna().any())
     recs = recs.merge(_variants(log, tokens, by_line), how="left",
@@ -206,6 +212,27 @@ def _tokenised_officer_keys(keys: pd.Series, tokens) -> pd.Series:
     return parts[0] + "|" + parts[1].map(tokens) + "|" + parts[2]
 
 
+def _true_officer_keys(recs: pd.DataFrame, log: pd.DataFrame, tokens) -> list[str]:
+    """The truth's key of each warehouse officer record (`key`, and the `file` and `line` of the version
+    kept where known): a NIK the sender changed gives the post that NIK's token, a blank NIK the name's."""
+    slipped = _slipped_officer_keys(log, tokens)
+    blank = _blank_officer_keys(log, tokens)
+    lines = pd.to_numeric(recs["line"], errors="coerce")
+    return [blank.get((f, int(n)), slipped.get(k, k)) if pd.notna(n) else slipped.get(k, k)
+            for k, f, n in zip(recs["key"], recs["file"], lines)]
+
+
+def _blank_officer_keys(log: pd.DataFrame, tokens) -> dict[tuple[str, int], str]:
+    """(file, line) of an officer row delivered without its NIK -> the truth's key of the post (the
+    warehouse keys that post by the officer's name, which the log does not carry)."""
+    blanks = log[(log["kind"] == "nik_blank") & (log["feed"] == "pengurus") & (log["line"] != "")]
+    out = {}
+    for file, line, key, detail in zip(blanks["file"], blanks["line"], blanks["key"], blanks["detail"]):
+        coop, _, role = key.split("|")
+        out[(file, int(line))] = f"{coop}|{tokens(detail.split(' -> ')[0])}|{role}"
+    return out
+
+
 def _slipped_officer_keys(log: pd.DataFrame, tokens) -> dict[str, str]:
     """Warehouse key of an officer row whose NIK the sender changed -> the key with the true NIK."""
     slips = log[log["kind"].isin(NIK_CHANGES) & (log["feed"] == "pengurus") & (log["line"] != "")]
@@ -233,7 +260,7 @@ def _variants(log: pd.DataFrame, tokens, by_line: bool) -> pd.DataFrame:
 
 
 def _class_of(kind: str, detail: str) -> str:
-    if kind not in NIK_CHANGES:
+    if kind in CLASSES:
         return CLASSES[kind]
     good, bad = detail.split(" -> ")
     first = next(i for i, (a, b) in enumerate(zip(good, bad)) if a != b)
@@ -248,11 +275,13 @@ def rules_by_class(recs: pd.DataFrame) -> pd.Series:
 
 
 def metric_gaps(url: str, world: Path, metrics=GOALS["metrics"]) -> pd.DataFrame:
-    """National totals of `metrics`, warehouse against truth, per month: the gap in percentage points."""
+    """National totals of `metrics` (value, numerator, denominator), warehouse against truth, per month:
+    the gap in percentage points."""
     key = ["as_of", "metric"]
 
     def national(f: pd.DataFrame) -> pd.DataFrame:
-        return f[f["metric"].isin(metrics) & (f["region"] == "ID") & (f["breakdown"].fillna("") == "")][[*key, "value"]]
+        chosen = f["metric"].isin(metrics) & (f["region"] == "ID") & (f["breakdown"].fillna("") == "")
+        return f[chosen][[*key, "numerator", "denominator", "value"]]
     truth, ours = national(truth_metrics(world)), national(warehouse_metrics(url))
     both = truth.merge(ours, on=key, how="outer", suffixes=("_truth", "_warehouse")).sort_values(key)
     both["gap_pp"] = (both["value_warehouse"] - both["value_truth"]) * 100

@@ -2,8 +2,9 @@
 
 A row the warehouse cannot use is quarantined at load with its reason (the staging tests and the loader
 read the same contract: tests/test_contract_vs_dbt.py), so the build's tests pass and every metric is
-computed. A UMKM whose owner NIK was left blank is no such row: the business is in the registry, so it
-stays in K6's denominator (metrics.md), and its owner, who cannot be looked up, counts as not covered.
+computed. A UMKM owner, KUR debtor or officer whose NIK was left blank is no such row: the business, the
+facility and the post are real, so they stay in K6's, K4/K5's and K2's denominators (metrics.md), and
+their person, looked for by name, birth date and region (here no participant), counts as not covered.
 When a staging test does fail, `sinergi build` names the failure, the models dbt skipped because of it
 and each metric left stale, and why, and exits non-zero.
 """
@@ -27,6 +28,8 @@ from landing import copy_landing
 UMKM_FEB = "kemenkop/sidt/umkm_202402.csv.gz"
 PESERTA_FEB = "bpjstk/K1301/K1301_peserta_202402.csv"
 OFFICERS_FEB = "kemenkop/ods/pengurus_20240229.csv"
+COOPERATIVES_FEB = "kemenkop/ods/koperasi_20240229.csv"
+KUR_BRI_FEB = "himbara/bri/KUR_BRI_202402.txt"
 COMPLIANCE = transform.DBT_DIR / "models" / "marts" / "compliance"
 
 
@@ -64,8 +67,8 @@ GZIP = (lambda p: gzip.decompress(p.read_bytes()), lambda p, b: p.write_bytes(gz
 
 @pytest.fixture(scope="module")
 def blank_niks(clean_world, tmp_path_factory, new_db):
-    """The clean world with a UMKM owner's NIK and a (lapsed, otherwise unknown) participant's NIK left
-    blank in February, loaded and built with every dbt test."""
+    """The clean world with a UMKM owner's, a KUR debtor's, an officer's and a (lapsed, otherwise unknown)
+    participant's NIK left blank in February, loaded and built with every dbt test."""
     persons = pd.read_csv(clean_world / "truth" / "identity_persons.csv", dtype=str)
     feeds = persons.groupby("person")["feed"].agg(frozenset)
     # Owners who are no participant (so K6's numerator cannot move), participants in no other feed.
@@ -89,20 +92,39 @@ def blank_niks(clean_world, tmp_path_factory, new_db):
     officers = _edit_delimited(landing / OFFICERS_FEB, b",", "pengurus",
                                {"nik": lambda v: v.strip('"') in uncovered_officers, "tgl_selesai": '""'},
                                {"nik": '"' + stranger[1].decode() + '"'})
+    # A borrower and an officer, neither a participant, the officer holding one post (so counting the post
+    # as its own person counts the person once) in an active cooperative, delivered without their NIK.
+    borrowers = persons[persons["feed"] == "himbara/kur"]
+    uncovered_debtor = set(borrowers.loc[borrowers["person"].map(lambda p: "bpjstk/peserta" not in feeds[p]), "key"])
+    kur = _edit_delimited(landing / KUR_BRI_FEB, b"|", "kur", {"id_fasilitas": lambda v: v in uncovered_debtor},
+                          {"nik_debitur": ""})
+    (facility,) = [line.split(b"|")[0].decode() for line in kur.split(b"\n")[1:] if line.split(b"|")[1:2] == [b""]]
+    posts = persons[persons["feed"] == "kemenkop/pengurus"].groupby("person")["key"].agg(list)
+    active = {line.split(b",")[0].strip(b'"').decode()
+              for line in (landing / COOPERATIVES_FEB).read_bytes().split(b"\n")[1:] if b'"Aktif"' in line}
+    lone_niks = {keys[0].split("|")[1] for person, keys in posts.items()
+                 if len(keys) == 1 and "bpjstk/peserta" not in feeds[person] and keys[0].split("|")[0] in active}
+    blank_officer = _edit_delimited(landing / OFFICERS_FEB, b",", "pengurus",
+                                    {"nik": lambda v: v.strip('"') in lone_niks, "tgl_selesai": '""'}, {"nik": '""'})
+    (post,) = [tuple(f.strip(b'"').decode() for f in line.split(b",")[0:4:3])
+               for line in blank_officer.split(b"\n")[1:] if line.split(b",")[1:2] == [b'""']]
     url = new_db()
     pipeline.load_by_sender(url, landing)
     transform.build(url, include_unchecked=True, quiet=True)  # with the dbt tests: raises if any fails
     return {"url": url, "landing": landing, "nib": nib, "umkm": umkm, "peserta": peserta, "officers": officers,
+            "facility": facility, "post": post,
             "stranger_token": pseudonym.from_environment().token(stranger[1].decode())}
 
 
 def test_a_blank_umkm_owner_nik_stays_in_k6_and_a_blank_participant_nik_is_quarantined(clean_world, blank_niks):
     url, nib = blank_niks["url"], blank_niks["nib"]
     # The business loads without an owner token, and is counted: in K6's denominator, not its numerator.
+    # Its owner, whom no participant answers to, is a person of its own, never covered.
     assert _rows(url, "select nik_pemilik_token from raw_kemenkop.umkm where nib = %s and _file = %s",
                  (nib, UMKM_FEB)) == [(None,)]
     assert _rows(url, "select person_id, link_rule, is_covered from marts.fct_umkm_coverage "
-                      "where nib = %s and as_of = '2024-02-01'", (nib,)) == [(None, "tidak_ditemukan", False)]
+                      "where nib = %s and as_of = '2024-02-01'", (nib,)) == [
+        (f"tanpa_nik:umkm:{nib}", "tidak_ditemukan", False)]
     assert _rows(url, "select in_numerator from marts.fct_metric_entities where metric = 'K6' and entity = %s "
                       "and as_of = '2024-02-01' and dimension = ''", (nib,)) == [(False,)]
     # The participant's row is set aside, with its reason in Bahasa.
@@ -117,6 +139,28 @@ def test_a_blank_umkm_owner_nik_stays_in_k6_and_a_blank_participant_nik_is_quara
     differences = truth_check.metric_differences(url, clean_world)
     assert differences[truth_check.KEY + ["numerator_warehouse"]].values.tolist() == [
         ["2024-02", "Q1", "ID", "karantina=bpjstk", 1.0]], differences.to_string()
+
+
+def test_a_blank_debtor_or_officer_nik_loads_and_stays_in_the_denominators(blank_niks):
+    """The facility and the post are counted, as not covered; every figure still equals the truth (test
+    above): neither person is a participant, and the officer holds no other post."""
+    url, facility, (coop, role) = blank_niks["url"], blank_niks["facility"], blank_niks["post"]
+    assert _rows(url, "select nik_debitur_token from raw_himbara.kur where id_fasilitas = %s", (facility,)) == [(None,)]
+    assert _rows(url, "select person_id, link_rule, is_covered from marts.fct_kur_coverage where id_fasilitas = %s",
+                 (facility,)) == [(f"tanpa_nik:kur:{facility}", "tidak_ditemukan", False)]
+    counted = _rows(url, "select metric, in_numerator from marts.fct_metric_entities where entity = %s "
+                         "and dimension = '' order by metric", (facility,))
+    assert counted in ([("K5", False)], [("K4", False), ("K5", False)])
+    # The officer's name stands in for the NIK in the post's key; its holder is a person of its own in K2.
+    ((key, token),) = _rows(url, "select officer_key, nik_token from staging.stg_kemenkop__officers "
+                                 "where as_of = '2024-02-01' and officer_key like %s", (f"{coop}|nama:%|{role}",))
+    assert token is None
+    assert _rows(url, "select person_id, link_rule, is_registered, is_covered from marts.fct_officer_coverage "
+                      "where as_of = '2024-02-01' and nik_koperasi = %s and jabatan = %s "
+                      "and person_id like 'tanpa_nik:%%'", (coop, role)) == [
+        (f"tanpa_nik:pengurus:{key}", "tidak_ditemukan", False, False)]
+    assert _rows(url, "select in_numerator from marts.fct_metric_entities where metric = 'K2' and entity = %s "
+                      "and as_of = '2024-02-01' and dimension = ''", (f"tanpa_nik:pengurus:{key}",)) == [(False,)]
 
 
 def test_an_officer_with_a_strangers_nik_is_a_conflict_and_never_counted_as_covered(clean_world, blank_niks):
@@ -141,10 +185,10 @@ def test_a_failing_staging_test_skips_only_what_depends_on_it_and_build_says_whi
     from sinergi.cli import app
     url, landing = blank_niks["url"], blank_niks["landing"]
     published = _rows(url, "select count(*), max(build_id) from published.fct_metrics_published")
-    # A KUR row the warehouse cannot use reaches staging (as one loaded before its contract rule would),
-    # and February is rebuilt because a corrected UMKM file arrives.
+    # A KUR row the warehouse cannot use (no ceiling) reaches staging (as one loaded before its contract rule
+    # would), and February is rebuilt because a corrected UMKM file arrives.
     with psycopg.connect(url) as conn:
-        conn.execute("update raw_himbara.kur set nik_debitur_token = null where (_load_id, _line) = "
+        conn.execute("update raw_himbara.kur set plafon = null where (_load_id, _line) = "
                      "(select _load_id, min(_line) from raw_himbara.kur where _file like 'himbara/bri/%%202402%%' "
                      "group by 1)")
     first = blank_niks["umkm"].split(b"\n")[1].split(b",")
@@ -158,7 +202,7 @@ def test_a_failing_staging_test_skips_only_what_depends_on_it_and_build_says_whi
     result = CliRunner().invoke(app, ["build", "--include-unchecked"])
     out = " ".join(result.output.split())
     assert result.exit_code == 1, result.output
-    assert ("[1] uji not_null_stg_himbara__kur_facilities_nik_token pada stg_himbara__kur_facilities: "
+    assert ("[1] uji not_null_stg_himbara__kur_facilities_plafon pada stg_himbara__kur_facilities: "
             "1 baris melanggar") in out
     assert "Gagal: build tidak tuntas" in out and "Done. PASS=" not in out
     stale = dict(re.findall(r"- (K\d|K9_rupiah|Q1) [^:]*: (masukannya gagal|\S+ dibangun ulang, tetapi tidak diterbitkan)",

@@ -161,10 +161,14 @@ def drift(contracts, tests: list[StagingTest]) -> list[str]:
         at = f"{t.where}.{t.column} ({t.kind})"
         if t.kind == "not_null":
             tolerated = NULL_TOLERANT.get((t.where, t.column), set())
-            for raw in sorted(t.raw - tolerated):
+            raws = t.raw - tolerated
+            for raw in sorted(raws):
                 asserted_required.add((t.feed, raw))
-                if not (feed.columns[raw].required or raw in feed.key):
-                    problems.append(f"{at}: staging requires {t.feed}.{raw}, the contract does not (required: true)")
+                if feed.columns[raw].required or (raw in feed.key and raw not in feed.stand_ins):
+                    continue
+                if _blank_stood_in_for(feed, raw, raws):
+                    continue
+                problems.append(f"{at}: staging requires {t.feed}.{raw}, the contract does not (required: true)")
         elif t.kind == "accepted_values":
             allowed = set(t.args["values"])
             if t.direct:
@@ -179,8 +183,8 @@ def drift(contracts, tests: list[StagingTest]) -> list[str]:
                 if not t.expression.startswith("case") or not outcomes <= allowed:
                     problems.append(f"{at}: computed from {sorted(t.raw)} but not a CASE of accepted values")
         elif t.kind in ("unique", "unique_combination"):
-            if not t.raw or not t.raw <= set(feed.key):
-                problems.append(f"{at}: unique over {sorted(t.raw)}, not the feed's key {list(feed.key)}")
+            if not t.raw or not t.raw <= set(feed.key_columns):
+                problems.append(f"{at}: unique over {sorted(t.raw)}, not the feed's key {list(feed.key_columns)}")
         elif t.kind == "matches_pattern" and t.direct:
             (raw,) = t.raw
             col = feed.columns[raw]
@@ -194,6 +198,14 @@ def drift(contracts, tests: list[StagingTest]) -> list[str]:
             if col.values and (feed.name, col.name) not in asserted_values:
                 problems.append(f"contract {feed.name}.{col.name} lists values that no staging test accepts")
     return problems
+
+
+def _blank_stood_in_for(feed, raw: str, raws: set[str]) -> bool:
+    """A key column that may be blank and its stand-in are never blank together: a staging column computed
+    from both (the key with the stand-in in the blank's place) is never NULL; from only one of them it may be."""
+    col = feed.columns[raw]
+    pair = {raw, feed.stand_ins[raw].name} if raw in feed.stand_ins else {raw, col.stands_in_for}
+    return (raw in feed.stand_ins or col.stands_in_for is not None) and pair <= raws
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +242,16 @@ def test_the_check_sees_a_rule_missing_on_either_side(contracts):
     # The blank-owner-NIK decision: the staging model keeps a NULL token, the loader keeps the row.
     owner = [t for t in tests if t.where == "stg_kemenkop__umkm" and t.column == "nik_token"]
     assert [t.kind for t in owner] == ["matches_pattern"]
+    # Likewise for a debtor's NIK, and for an officer's, where the name stands in for it in the key: the
+    # key computed from both is never NULL, the token alone may be.
+    assert drift(changed("kur", "nik_debitur", required=True), tests) == [
+        "contract kur.nik_debitur is required but no staging test needs it"]
+    officer_key = [t for t in tests if t.where == "stg_kemenkop__officers" and t.column == "officer_key"]
+    assert [(t.kind, t.raw) for t in officer_key] == [("not_null", {"nik_koperasi", "nik", "nama_lengkap", "jabatan"})]
+    token_alone = StagingTest("stg_kemenkop__officers", "pengurus", "nik_token", "not_null", {"nik"}, True, {})
+    assert drift(contracts, tests + [token_alone]) == [
+        "stg_kemenkop__officers.nik_token (not_null): staging requires pengurus.nik, the contract does not "
+        "(required: true)"]
 
 
 def test_select_lists_are_read_with_their_raw_columns(contracts):
@@ -293,6 +315,51 @@ def test_a_blank_umkm_owner_nik_loads_and_a_blank_participant_nik_does_not(contr
                    "tgl_kepesertaan": "2020-01-02", "status": "Aktif"}
     checked = _check(contracts, "peserta", [participant])
     assert [(r, c) for _, r, c, _ in checked.quarantined] == [("value_missing", "nik")]
+
+
+def test_a_blank_debtor_nik_loads_and_an_officer_without_nik_is_keyed_by_name(contracts):
+    debtor = {"id_fasilitas": "F1", "nik_debitur": "", "nama_debitur": "Siti", "skema": "KUR Kecil",
+              "plafon": "150000000", "tgl_pencairan": "2024-01-05", "status_bpjstk": "Belum"}
+    checked = _check(contracts, "kur", [debtor])
+    assert checked.quarantined == [] and checked.table.column("nik_debitur_token").to_pylist() == [None]
+    post = {"nik_koperasi": "3513010000001", "jabatan": "Ketua", "tgl_mulai": "2020-01-01"}
+    rows = [dict(post, nik="", nama_lengkap="Siti  Aminah"), dict(post, nik="", nama_lengkap="SITI AMINAH"),
+            dict(post, nik="", nama_lengkap="Budi"), dict(post, nik="3513014101800001", nama_lengkap="Siti Aminah"),
+            dict(post, nik="", nama_lengkap="")]
+    checked = _check(contracts, "pengurus", rows)
+    # The name, written the same way, stands in for the blank NIK: the same post twice is a repeated key
+    # (the loader drops the second copy of a key, see loader._drop_repeated_keys), another name is another
+    # post, and a post with neither has no key.
+    assert [(line, r, c) for line, r, c, _ in checked.quarantined] == [(6, "key_missing", "nik")]
+    names = checked.table.column("nama_lengkap_token").to_pylist()
+    assert names[0] == names[1] and names[2] not in (None, names[0]) and names[3] is None
+    assert checked.table.column("nik_token").to_pylist()[:3] == [None] * 3
+    assert names[0] not in checked.table.column("nik_token").to_pylist()
+
+
+# One row of each person feed, and its key column with three values.
+PERSON_ROWS = {
+    "pengurus": ({"nik_koperasi": "3513010000001", "tgl_mulai": "2020-01-01"}, "jabatan",
+                 ["Ketua", "Sekretaris", "Bendahara"]),
+    "umkm": ({}, "nib", ["1234567890121", "1234567890122", "1234567890123"]),
+    "peserta": ({"segmen": "BPU", "program": "JKK, JKM", "tgl_kepesertaan": "2020-01-02", "status": "Aktif"},
+                "kpj", ["12345678901", "12345678902", "12345678903"]),
+    "klaim": ({"kpj": "12345678901", "program": "JHT", "nominal": "1000"}, "no_klaim", ["K1", "K2", "K3"]),
+    "kur": ({"skema": "KUR Mikro", "plafon": "1000000", "tgl_pencairan": "2024-01-05", "status_bpjstk": "Belum"},
+            "id_fasilitas", ["F1", "F2", "F3"]),
+}
+
+
+@pytest.mark.parametrize("feed, column", [("pengurus", "nik"), ("umkm", "nik_pemilik"), ("peserta", "nik"),
+                                          ("klaim", "nik"), ("kur", "nik_debitur")])
+def test_a_nik_with_an_impossible_birth_date_loads_flagged_in_every_person_feed(contracts, feed, column):
+    """The person is real and can still be found (a one-keystroke slip, or name, birth date and region)."""
+    base, key, keys = PERSON_ROWS[feed]
+    niks = ["3513017513900001", "3513011212900001", "3513014101800002"]   # day 75 and month 13; possible; day 41
+    checked = _check(contracts, feed, [{**base, key: k, column: nik} for k, nik in zip(keys, niks)])
+    assert checked.quarantined == []
+    assert checked.table.column(f"{column}_bad_date").to_pylist() == [True, False, False]
+    assert checked.table.column(f"{column}_token").null_count == 0
 
 
 def test_months_after_the_period_are_quarantined(contracts):

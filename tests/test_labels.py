@@ -68,6 +68,8 @@ def test_every_quarantine_reason_the_loader_writes_has_a_label_and_every_label_a
     assert len(written) >= 20                                # the scan finds the codes (values, readers, loader)
     assert written - set(reasons.QUARANTINE) == set(), "reason codes without a label in ingestion/reasons.py"
     assert set(reasons.QUARANTINE) - written == set(), "labels of codes nothing writes"
+    assert not set(reasons.RETIRED) & written, "a code still written is not retired"
+    assert reasons.label("nik_bad_date") != "nik_bad_date"  # older ledgers still read
     quarantined_kinds = {k.name for k in defects.KINDS.values() if k.handling == "quarantine"}
     assert quarantined_kinds <= set(reasons.QUARANTINE)     # the generator's defects, as the loader names them
     for code, label in reasons.QUARANTINE.items():

@@ -1,7 +1,8 @@
 """A corpus of malformed files, at least one per item of feeds.md "What real deliveries get wrong".
 
 Each file is built from a real generated file and broken in one known way; all are loaded together,
-and each must end as a repair, a quarantine or a rejection with its reason, nothing lost, the rest loaded.
+and each must end as a repair, a flag, a quarantine or a rejection with its reason, nothing lost, the rest
+loaded.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def corpus(clean_world, tmp_path_factory, new_db, gx_dir):
         2: (_field(rows[0], 0, rows[0].split(";")[0][:4] + " " + rows[0].split(";")[0][4:]), "repair:id_separators"),
         3: (_field(rows[1], 1, rows[1].split(";")[1][:15]), "nik_length"),
         4: (_field(rows[2], 1, nik + "7"), "nik_length"),
-        5: (_field(rows[3], 1, rows[3].split(";")[1][:6] + "35" + rows[3].split(";")[1][8:]), "nik_bad_date"),
+        # A NIK whose date is impossible is mistyped, and the participant is real: loaded, flagged.
+        5: (_field(rows[3], 1, rows[3].split(";")[1][:6] + "35" + rows[3].split(";")[1][8:]), "flagged:nik_bad_date"),
         6: (_field(rows[4], 1, "3.51301E+15"), "id_excel_number"),
         7: (_field(rows[5], 10, rows[5].split(";")[10].replace(".", "")), "repair:region_undotted"),
         8: (_field(rows[6], 10, old), "repair:region_old_code"),
@@ -139,9 +141,16 @@ def test_each_row_problem_is_repaired_or_quarantined_with_its_reason(corpus):
     quarantined = dict(_one(url, "select line, reason from audit.quarantine where load_id = %s", o.load_id))
     repairs = {(line, kind) for line, kind in _one(url, "select line, kind from audit.repair where load_id = %s", o.load_id)}
     loaded = {line for (line,) in _one(url, "select _line from raw_bpjstk.peserta where _load_id = %s", o.load_id)}
+    flagged = {line for (line,) in _one(url, "select _line from raw_bpjstk.peserta where _load_id = %s "
+                                             "and nik_bad_date", o.load_id)}
+    assert flagged == {line for line, what in expect["row_lines"].items() if what == "flagged:nik_bad_date"}
+    (notes,), = _one(url, "select notes from audit.load where load_id = %s", o.load_id)
+    assert "1 baris dengan bagian tanggal lahir nik yang mustahil dimuat dan ditandai (nik_bad_date)" in notes
     for line, what in expect["row_lines"].items():
         if what.startswith("repair:"):
             assert line in loaded and (line, what.split(":")[1]) in repairs, (line, what)
+        elif what.startswith("flagged:"):
+            assert line in loaded, line
         elif what == "loaded":
             assert line in loaded, line
         else:

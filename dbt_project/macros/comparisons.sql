@@ -2,12 +2,15 @@
    Each returns NULL when a side is missing: a missing value is no evidence either way. #}
 
 {# `sama`, `salah_ketik` (one digit wrong or two swapped: vault.nik_distance = 1) or `beda`. The distance
-   is asked of the vault only for tokens that differ. #}
-{% macro nik_level(a, b) -%}
+   is asked of the vault only for tokens that differ. `known_wrong`: either NIK's birth-date part is
+   impossible (`nik_bad_date`), so it is a typing error: one keystroke from the other it is still a slip of
+   it, but further away it says nothing about who the person is (NULL, like a blank NIK), where a possible
+   NIK would say `beda`. #}
+{% macro nik_level(a, b, known_wrong='false') -%}
     case
         when {{ a }} is null or {{ b }} is null then null
         when {{ a }} = {{ b }} then 'sama'
-        else (select case when d = 1 then 'salah_ketik' when d > 1 then 'beda' end
+        else (select case when d = 1 then 'salah_ketik' when d > 1 and not {{ known_wrong }} then 'beda' end
               from (select vault.nik_distance({{ a }}, {{ b }}) as d) as nd)
     end
 {%- endmacro %}

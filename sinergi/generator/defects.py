@@ -41,7 +41,9 @@ class Kind:
 KINDS = {k.name: k for k in [
     Kind("id_separators", "repair", True),
     Kind("nik_length", "quarantine", False),
-    Kind("nik_bad_date", "quarantine", False),
+    # A person's NIK with an impossible date part loads, flagged; the person is found by name, birth date
+    # and region (a participant's row loads whole).
+    Kind("nik_bad_date", "link", True),
     Kind("id_excel_number", "quarantine", False),
     Kind("nik_mistyped", "link", True),
     Kind("name_misspelt", "link", True),
@@ -69,7 +71,6 @@ KINDS = {k.name: k for k in [
     Kind("nik_slip", "link", None),
     Kind("nik_blank", "link", None),
     Kind("birth_date_typo", "link", True),
-    Kind("value_missing", "quarantine", False),   # a blank the contract forbids (a KUR debtor's NIK)
     Kind("file_truncated", "reject", True, "file"),
     Kind("file_empty", "reject", True, "file"),
     Kind("trailer_mismatch", "reject", True, "file"),

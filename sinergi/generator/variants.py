@@ -6,9 +6,10 @@ carries the same variant (a weekly snapshot does not respell an officer each wee
 sees it whichever delivery it keeps. The plan is made once per world from the clean records;
 `defects.Injector.identity` applies it to each delivery and logs every row it changes.
 
-Classes: the name classes of `names.NAME_VARIANTS`; one wrong digit anywhere in the NIK (`nik_slip`);
-a blank NIK (`nik_blank`, not for officers, whose NIK is part of their record key); a birth-date typo
-with the NIK intact (`birth_date_typo`).
+Classes: the name classes of `names.NAME_VARIANTS`; one wrong digit anywhere in the NIK (`nik_slip`,
+loaded even where the slip makes the NIK's birth date impossible: the loader flags it); a blank NIK
+(`nik_blank`, in every feed whose contract lets the row load without it: for officers the name stands in
+for the NIK in the key); a birth-date typo with the NIK intact (`birth_date_typo`).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ EARLIEST_BIRTH = date(1940, 1, 1)
 
 @dataclass(frozen=True)
 class Variant:
-    kind: str            # the kind logged: `nik_bad_date` / `value_missing` where the loader sets the row aside
+    kind: str            # the kind logged
     column: str
     value: object        # as the sender writes it; None is a blank
     recoverable: bool
@@ -49,7 +50,7 @@ def plan(w: World, share: float | None, rate: float, rng: np.random.Generator) -
     people = _People(w)
     out = {}
     for feed, recs in _records(w).items():
-        kinds = [k for k in KINDS if k != "nik_blank" or feed != "pengurus"]
+        kinds = [k for k in KINDS if k != "nik_blank" or blank_loads(feed, NIK_COLUMNS[feed])]
         want = (round(share * len(recs) / len(kinds)) if share is not None
                 else max(1, round(rate * len(recs))))
         out[feed] = _plan_feed(feed, recs, kinds, want, people, rng)
@@ -79,13 +80,10 @@ def _make(kind: str, feed: str, p: int, latest_birth: date, people: _People, rng
         written = names.NAME_VARIANTS[kind][1](name, bool(people.female[p]), rng)
         return Variant(kind, NAME_COLUMNS[feed], written, True) if written != name else None
     if kind == "nik_slip":
-        nik, loads = slip_nik(people.nik[p], int(rng.integers(1, 17)), rng, people.niks)
+        nik = slip_nik(people.nik[p], int(rng.integers(1, 17)), rng, people.niks)
         people.niks.add(nik)
-        return Variant("nik_slip" if loads else "nik_bad_date", NIK_COLUMNS[feed], nik,
-                       loads and bool(people.identifiable[p]))
+        return Variant("nik_slip", NIK_COLUMNS[feed], nik, bool(people.identifiable[p]))
     if kind == "nik_blank":
-        if _required(feed, NIK_COLUMNS[feed]):
-            return Variant("value_missing", NIK_COLUMNS[feed], None, False)
         return Variant("nik_blank", NIK_COLUMNS[feed], None, bool(people.identifiable[p]))
     typo = birth_date_typo(people.birth[p], latest_birth, rng)
     # The NIK still says who it is: recoverable wherever the NIK is intact.
@@ -137,30 +135,33 @@ def _records(w: World) -> dict[str, pd.DataFrame]:
     return {"pengurus": officers, "umkm": umkm, "kur": kur}
 
 
-def _required(feed: str, column: str) -> bool:
-    """A blank the contract forbids is set aside by the loader (`value_missing`)."""
-    return contracts.load().feeds[feed].columns[column].required
+def blank_loads(feed: str, column: str) -> bool:
+    """Whether the loader keeps a row with `column` blank: the contract neither requires it nor keys the
+    row by it without a stand-in (a blank it forbids would set the row aside, which is no identity variant)."""
+    spec = contracts.load().feeds[feed]
+    keyed = column in spec.key and column not in spec.stand_ins
+    return not (spec.columns[column].required or keyed)
 
 
 # --- NIK slips ---------------------------------------------------------------------------------------
 
-def slip_nik(nik: str, position: int, rng: np.random.Generator, taken: set) -> tuple[str, bool]:
-    """`nik` with a wrong digit at `position` (1-16), and whether the loader accepts it. Prefers a slip
-    that still reads as a real birth date in a district that exists, as most slips do; where no digit
-    keeps the date possible (a month of 05 has no other tens digit) the row will be set aside."""
+def slip_nik(nik: str, position: int, rng: np.random.Generator, taken: set) -> str:
+    """`nik` with a wrong digit at `position` (1-16). Prefers a slip that still reads as a real birth date
+    in a district that exists, as most slips do; where no digit keeps the date possible (a month of 05 has
+    no other tens digit) the NIK's date is impossible, and the loader flags it (`nik_bad_date`)."""
     at = position - 1
     options = [nik[:at] + d + nik[at + 1:] for d in "0123456789" if d != nik[at]]
     options = [o for o in options if o not in taken]
-    for fits in (_real_date_and_district, _real_date, loader_accepts):
+    for fits in (_real_date_and_district, _real_date, possible_nik_date):
         fitting = [o for o in options if fits(o)]
         if fitting:
-            return fitting[int(rng.integers(len(fitting)))], True
-    return options[int(rng.integers(len(options)))], False
+            return fitting[int(rng.integers(len(fitting)))]
+    return options[int(rng.integers(len(options)))]
 
 
-def loader_accepts(nik: str) -> bool:
-    """The loader's NIK date check (ingestion/values.py `_impossible_nik_date`): day 01-31 or 41-71,
-    month 01-12."""
+def possible_nik_date(nik: str) -> bool:
+    """The loader's NIK date check (ingestion/values.py `_impossible_nik_date`, which flags the others):
+    day 01-31 or 41-71, month 01-12."""
     day, month = int(nik[6:8]), int(nik[8:10])
     return (1 <= day <= 31 or 41 <= day <= 71) and 1 <= month <= 12
 

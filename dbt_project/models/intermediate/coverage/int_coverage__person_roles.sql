@@ -18,8 +18,7 @@ owners as (
     select distinct u.as_of, l.person_id, 'pemilik_umkm' as kelompok
     from {{ ref('stg_kemenkop__umkm') }} as u
     join {{ ref('int_identity__person_links') }} as l on l.record_feed = 'umkm' and l.record_key = u.nib
-    -- an owner whose NIK was left blank is not found among participants: no claim is theirs
-    where l.person_id is not null and {{ only_refreshed_months('u.as_of') }}
+    where {{ only_refreshed_months('u.as_of') }}
 ),
 
 borrowers as (

@@ -5,16 +5,20 @@
 --           else's), so participants born the same day in the same regency/city, or born the same day
 --           with the same name anywhere, whose name agrees, are compared instead. A slip anywhere in
 --           the NIK and a blank NIK are found this way; whether the NIK is a slip of the candidate's is
---           measured in the vault (vault.nik_distance), the plain NIK never leaves it.
+--           measured in the vault (vault.nik_distance), the plain NIK never leaves it. A NIK whose
+--           birth-date part is impossible (`nik_bad_date`, on either side) is known to be mistyped: more
+--           than one keystroke from the candidate's it is no evidence (nik_level NULL), not `beda`.
 -- Scored in int_identity__person_links with the parameters of int_identity__match_parameters.
 with records as (
-    select record_feed, record_key, nik_token, tgl_lahir, regency_code, name_key
+    select record_feed, record_key, nik_token, coalesce(nik_bad_date, false) as nik_bad_date, tgl_lahir,
+           regency_code, name_key
     from {{ ref('int_identity__person_records') }}
     where record_feed <> 'peserta'
 ),
 
 participants as (
-    select record_key as kpj, nik_token, tgl_lahir, regency_code, name_key
+    select record_key as kpj, nik_token, coalesce(nik_bad_date, false) as nik_bad_date, tgl_lahir,
+           regency_code, name_key
     from {{ ref('int_identity__person_records') }}
     where record_feed = 'peserta'
 ),
@@ -24,6 +28,7 @@ by_token as (
         r.record_feed, r.record_key, p.kpj, r.nik_token, p.nik_token as participant_token,
         'token' as found_by,
         'sama' as nik_level,
+        r.nik_bad_date or p.nik_bad_date as nik_bad_date,
         {{ name_agreement_level('p.name_key', 'r.name_key') }} as nama_level,
         {{ birth_date_level('p.tgl_lahir', 'r.tgl_lahir') }} as tgl_lahir_level,
         {{ region_level('p.regency_code', 'r.regency_code') }} as wilayah_level
@@ -43,6 +48,7 @@ unanswered as (
 
 blocked as (
     select r.record_feed, r.record_key, p.kpj, r.nik_token, p.nik_token as participant_token,
+           r.nik_bad_date or p.nik_bad_date as nik_bad_date,
            r.name_key, p.name_key as participant_name, r.tgl_lahir, p.tgl_lahir as participant_tgl_lahir,
            r.regency_code, p.regency_code as participant_regency
     from unanswered as r
@@ -52,7 +58,7 @@ blocked as (
       -- cheap before the word-by-word agreement: a shared word, or similar letters
       and (string_to_array(p.name_key, ' ') && string_to_array(r.name_key, ' ') or similarity(p.name_key, r.name_key) >= 0.3)
     union
-    select r.record_feed, r.record_key, p.kpj, r.nik_token, p.nik_token,
+    select r.record_feed, r.record_key, p.kpj, r.nik_token, p.nik_token, r.nik_bad_date or p.nik_bad_date,
            r.name_key, p.name_key, r.tgl_lahir, p.tgl_lahir, r.regency_code, p.regency_code
     from unanswered as r
     join participants as p on p.tgl_lahir = r.tgl_lahir and p.name_key = r.name_key
@@ -64,7 +70,8 @@ by_block as (
         select
             record_feed, record_key, kpj, nik_token, participant_token,
             'blok' as found_by,
-            {{ nik_level('nik_token', 'participant_token') }} as nik_level,
+            {{ nik_level('nik_token', 'participant_token', 'nik_bad_date') }} as nik_level,
+            nik_bad_date,
             {{ name_agreement_level('participant_name', 'name_key') }} as nama_level,
             {{ birth_date_level('participant_tgl_lahir', 'tgl_lahir') }} as tgl_lahir_level,
             {{ region_level('participant_regency', 'regency_code') }} as wilayah_level

@@ -7,7 +7,8 @@
 --                    not two keystrokes or more from the record's (a correct NIK that no participant
 --                    holds means "not covered", however alike name, birth date and region); its `rule`
 --                    says what tied them: `nik` (same NIK), `nik_salah_ketik` (NIK one keystroke off),
---                    `nama_tgl_lahir_wilayah` (no usable NIK: name, birth date and region), or `keputusan`
+--                    `nama_tgl_lahir_wilayah` (no usable NIK: blank, or with an impossible birth-date
+--                    part and not one keystroke off: name, birth date and region), or `keputusan`
 --                    (an auditor accepted the pair);
 --   ragu             the best candidate is likely but not sure, or two participants are: the auditors'
 --                    review queue; never counted as covered;
@@ -16,7 +17,9 @@
 --   tidak_ditemukan  no participant is likely.
 -- An auditor's decision (stg_audit__link_decisions) wins: `tolak` removes that candidate, `terima` links it.
 -- `person_id` is the participant's token when linked; otherwise the record's own token, prefixed
--- `konflik:` where that token is a participant's, so that no mart can count the record as covered.
+-- `konflik:` where that token is a participant's, so that no mart can count the record as covered; a
+-- record without a NIK (blank) is its own person, `tanpa_nik:<feed>:<key>`: counted wherever persons are
+-- counted (K2's officers in office, Q1's borrowers), and never covered.
 {% set link_p = var('person_match_link_probability') %}
 {% set review_p = var('person_match_review_probability') %}
 with records as (
@@ -116,6 +119,7 @@ select
     case
         when d.status = 'tertaut' then d.participant_token
         when h.record_key is not null then 'konflik:' || r.nik_token
+        when r.nik_token is null then 'tanpa_nik:' || r.record_feed || ':' || r.record_key
         else r.nik_token
     end as person_id,
     case when d.status = 'tertaut' then d.kpj end as kpj,
@@ -132,7 +136,8 @@ select
     d.probability::numeric(6, 5) as score,
     d.match_weight::numeric(8, 3) as match_weight,
     case when d.kpj is not null then
-        concat_ws(' ', 'nik=' || coalesce(d.nik_level, 'kosong'), 'nama=' || coalesce(d.nama_level, 'kosong'),
+        concat_ws(' ', 'nik=' || coalesce(d.nik_level, case when d.nik_bad_date then 'tanggal_mustahil' else 'kosong' end),
+                  'nama=' || coalesce(d.nama_level, 'kosong'),
                   'tgl_lahir=' || coalesce(d.tgl_lahir_level, 'kosong'), 'wilayah=' || coalesce(d.wilayah_level, 'kosong'))
     end as evidence,
     r.regency_code,

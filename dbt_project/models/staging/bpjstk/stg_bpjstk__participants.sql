@@ -9,6 +9,8 @@ select
     unit as branch_code,
     kpj,
     nik_token,
+    -- NULL in rows loaded before the flag existed: the loader then set such NIKs aside
+    coalesce(nik_bad_date, false) as nik_bad_date,
     tgl_lahir,
     jenis_kelamin,
     segmen,

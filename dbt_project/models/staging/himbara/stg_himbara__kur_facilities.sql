@@ -9,6 +9,8 @@ select
     r.as_of,
     b.bank,
     r.nik_debitur_token as nik_token,
+    -- NULL in rows loaded before the flag existed: the loader then set such NIKs aside
+    coalesce(r.nik_debitur_bad_date, false) as nik_bad_date,
     r.tgl_lahir_debitur as tgl_lahir,
     r.nib,
     r.skema,

@@ -9,6 +9,8 @@ select
     nib,
     nama_usaha,
     nik_pemilik_token as nik_token,
+    -- NULL in rows loaded before the flag existed: the loader then set such NIKs aside
+    coalesce(nik_pemilik_bad_date, false) as nik_bad_date,
     tgl_lahir_pemilik as tgl_lahir,
     skala_usaha,
     kbli,
