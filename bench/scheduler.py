@@ -69,6 +69,7 @@ def scheduled(world: Path, work: Path, executor: str) -> float:
                     shutil.copytree(entry, landing / sender / entry.name, dirs_exist_ok=True)
             runs = airflow.wait_for_run(airflow_local.WAREHOUSE_DAG, timeout=3600)
             elapsed = time.perf_counter() - start
+            print_timeline(airflow)
             if runs[-1][2] != "success":
                 raise SystemExit(f"warehouse run failed: {runs}; logs in {work / 'airflow'}")
             idle = airflow.cpu_share("dag-processor", seconds=120)
@@ -76,6 +77,17 @@ def scheduled(world: Path, work: Path, executor: str) -> float:
             return elapsed
     finally:
         warehouse.drop_database(url)
+
+
+def print_timeline(airflow) -> None:
+    """Each task's queue wait and run time, from the first run's start: where the overhead is."""
+    rows = airflow.query(
+        "select dag_id, task_id, queued_dttm, start_date, end_date, state from task_instance "
+        "where start_date is not null order by start_date")
+    first = airflow.query("select min(queued_at) from dag_run")[0][0]
+    for dag_id, task_id, queued, started, ended, state in rows:
+        print(f"  {dag_id:<24} {task_id:<28} queued {(queued - first).total_seconds():6.1f} s  "
+              f"start {(started - first).total_seconds():6.1f} s  end {(ended - first).total_seconds():6.1f} s  {state}")
 
 
 def main() -> None:
