@@ -137,6 +137,15 @@ def _locked(gx_dir: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def prepare() -> None:
+    """Import Great Expectations (several seconds of CPU), for a thread to run while files load, so that
+    `check_loads` afterwards starts at once. An import that fails here fails again, and is reported, there."""
+    try:
+        import great_expectations  # noqa: F401
+    except Exception:
+        pass
+
+
 def check_loads(url: str, load_ids: list[int], on_load: Callable | None = None) -> dict[int, str]:
     """Validate each load; return load id -> quality. A batch whose checks cannot run is marked `error`
     (with its reason) and the others are still checked; only a lost database connection stops the run.

@@ -113,7 +113,8 @@ class Scheduler:
     """
 
     def __init__(self, home: Path, warehouse_url: str, landing: Path, executor: str = "LocalExecutor",
-                 broker_url: str | None = None, parallelism: int = 4, poke_seconds: float = 5.0):
+                 broker_url: str | None = None, parallelism: int = 4, poke_seconds: float = 5.0,
+                 settle_seconds: float = 2.0):
         import secrets
         import uuid
         self.home = Path(home).resolve()
@@ -138,6 +139,7 @@ class Scheduler:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
             "SINERGI_LANDING_POKE_SECONDS": str(poke_seconds),
+            "SINERGI_LANDING_SETTLE_SECONDS": str(settle_seconds),
         })
         if broker_url:
             self.env.update({"AIRFLOW__CELERY__BROKER_URL": broker_url,

@@ -18,11 +18,11 @@ same calls `sinergi load` and `sinergi build` make, imported inside the task.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
-from airflow.sdk import (Asset, AssetAll, AssetOrTimeSchedule, AssetWatcher, BaseHook, CronTriggerTimetable,
+from airflow.sdk import (Asset, AssetAlias, AssetAll, AssetOrTimeSchedule, AssetWatcher, BaseHook, CronTriggerTimetable,
                          ExceptionRetryPolicy, Param, RetryAction, RetryRule, dag, task)
-from airflow.sdk.exceptions import AirflowSkipException
 
 from ingestion import contracts as contracts_mod
 from ingestion.errors import TRANSIENT
@@ -69,7 +69,7 @@ def landing_asset(sender: str) -> Asset:
     """Files waiting in the sender's landing folder, watched by the triggerer."""
     trigger = LandingTrigger(landing=str(settings.landing_dir().resolve()), sender=sender,
                              poke_interval=settings.landing_poke_seconds(),
-                             settle_seconds=settings.landing_poke_seconds())
+                             settle_seconds=settings.landing_settle_seconds())
     return Asset(name=f"landing_{sender}", uri=f"sinergi://landing/{sender}", group="landing",
                  watchers=[AssetWatcher(name=f"landing_{sender}_watcher", trigger=trigger)])
 
@@ -100,7 +100,6 @@ def load_summary(outcomes) -> dict:
     """What a load task hands on (small whatever the number of files): counts, the feeds with new
     batches, their load ids, and the files that did not load, each named in the log."""
     import logging
-    from collections import Counter
     log = logging.getLogger(__name__)
     loaded = [o for o in outcomes if o.status in ("loaded", "superseded") and o.feed]
     problems = [o for o in outcomes if o.status in ("rejected", "held", "skipped")]
@@ -113,7 +112,7 @@ def load_summary(outcomes) -> dict:
 
 
 def ingest_dag(sender: str, schedule: str, doc_md: str):
-    """load (all waiting files, one task) -> check quality -> publish each feed -> cycle done."""
+    """One task, `load`: the sender's waiting files loaded, checked and published (`load_check_publish`)."""
 
     # No start date: the timetable's first run is its next time, not a catch-up run at deployment
     # (`run_immediately=False` would still run the past time if it was less than 2.4 hours ago).
@@ -123,46 +122,48 @@ def ingest_dag(sender: str, schedule: str, doc_md: str):
                                       assets=landing_asset(sender)),
          default_args=DEFAULT_ARGS, tags=["sinergi", "ingest", sender], doc_md=doc_md)
     def ingest():
-        @task
-        def load() -> dict:
-            from ingestion import pipeline
-            outcomes = pipeline.load_landing(warehouse_url(), settings.landing_dir(), pseudonymiser(),
-                                             sender=sender)
-            outcomes = pipeline.refused_links(settings.landing_dir(), sender) + outcomes
-            summary = load_summary(outcomes)
-            print(f"{summary['files']} berkas: {summary['by_status']}")
-            return summary
+        @task(outlets=[cycle_asset(sender), raw_alias(sender)])
+        def load(*, outlet_events=None) -> dict:
+            return load_check_publish(sender, outlet_events)
 
-        @task
-        def check_quality(summary: dict) -> dict:
-            # A batch whose checks cannot run becomes quality `error` in the ledger (check_loads does not
-            # raise for one batch); this sender's batches left pending or error by earlier runs go again.
-            from ingestion import pipeline, quality
-            url = warehouse_url()
-            with pipeline.connect(url) as conn:
-                owed = quality.unchecked(conn, sender)
-            results = quality.check_loads(url, sorted(set(summary["load_ids"]) | set(owed)))
-            return {str(k): v for k, v in results.items()}
-
-        @task(trigger_rule="none_failed")
-        def cycle_done() -> None:
-            """Emits this sender's cycle asset (the warehouse waits for all three)."""
-
-        summary = load()
-        qualities = check_quality(summary)
-        done = cycle_done.override(outlets=[cycle_asset(sender)])()
-        for feed in sender_feeds(sender):
-            publish.override(task_id=f"publish_{feed}", outlets=[raw_asset(feed)])(feed, summary, qualities) >> done
+        load()
 
     return ingest()
 
 
-@task
-def publish(feed: str, summary: dict, qualities: dict) -> dict:
-    """Emit the feed's raw asset when it has new batches; skipped (no event) otherwise."""
-    if feed not in summary["feeds_loaded"]:
-        raise AirflowSkipException(f"tidak ada muatan baru untuk {feed}: aset tidak diperbarui")
-    return {"feed": feed, "failed_quality": [k for k, v in qualities.items() if v == "failed"]}
+def raw_alias(sender: str) -> AssetAlias:
+    """The raw assets of a sender's feeds that a run updated, resolved at run time."""
+    return AssetAlias(name=f"raw_{sender}", group="raw")
+
+
+def load_check_publish(sender: str, outlet_events) -> dict:
+    """What `sinergi load --sender S` does, in one task process: load the waiting files, run Great
+    Expectations on the new batches and on any left `pending` or `error` by earlier runs, then emit the raw
+    asset of each feed with such batches (the cycle asset is emitted when the task succeeds).
+
+    One task, not load -> check -> publish per feed: each task start cost seconds and each check task
+    its own Great Expectations import (~9 s of CPU); the import now runs in a thread while files load."""
+    import threading
+
+    from ingestion import pipeline, quality
+    threading.Thread(target=quality.prepare, daemon=True, name="gx-import").start()
+    url = warehouse_url()
+    outcomes = pipeline.load_landing(url, settings.landing_dir(), pseudonymiser(), sender=sender)
+    outcomes = pipeline.refused_links(settings.landing_dir(), sender) + outcomes
+    summary = load_summary(outcomes)
+    print(f"{summary['files']} berkas: {summary['by_status']}")
+    with pipeline.connect(url) as conn:
+        # This run's batches are `pending`; a retry after a lost connection finds its first attempt's
+        # batches here too, so their checks run and their assets are still emitted.
+        batches = sorted(set(summary["load_ids"]) | set(quality.unchecked(conn, sender)))
+    results = quality.check_loads(url, batches)  # a batch that cannot be checked is `error`, not a raise
+    with pipeline.connect(url) as conn:
+        feeds = sorted({v["feed"] for v in quality.verdicts(conn, batches).values()})
+    for feed in feeds:
+        outlet_events[raw_alias(sender)].add(raw_asset(feed))
+    summary.update(quality=dict(Counter(results.values())), feeds_published=feeds)
+    print(f"mutu {len(results)} muatan: {summary['quality']}; aset diperbarui: {', '.join(feeds) or '-'}")
+    return summary
 
 
 def warehouse_dag(doc_md: str):

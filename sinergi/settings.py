@@ -34,9 +34,13 @@ def landing_dir() -> Path:
 
 
 def landing_poke_seconds() -> float:
-    """How often Airflow's triggerer looks for new files in the landing folder (and how long a new file
-    must stay unchanged before a load starts)."""
+    """How often Airflow's triggerer looks for new files in the landing folder."""
     return float(os.environ.get("SINERGI_LANDING_POKE_SECONDS", "30"))
+
+
+def landing_settle_seconds() -> float:
+    """How long the waiting files must stay unchanged (names and modification times) before a load starts."""
+    return float(os.environ.get("SINERGI_LANDING_SETTLE_SECONDS", "30"))
 
 
 def gx_dir() -> Path:
