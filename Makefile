@@ -32,8 +32,8 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-# Airflow under CeleryExecutor with a worker, every compose service's command and the dag.test() runs (the national-month
-# LocalExecutor scheduler run is part of `make test`).
+# Each DAG run with dag.test() on a small world (the real scheduler, LocalExecutor and Celery, and every
+# compose service's command are part of `make test`).
 test-scheduler: install
 	$(BIN)/python -m pytest -m scheduler
 

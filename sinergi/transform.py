@@ -1,11 +1,14 @@
 """Runs the dbt project against the warehouse: the same call from `sinergi build` and the tests.
 
 dbt reads its connection from SINERGI_DBT_* variables derived here from WAREHOUSE_URL, so one URL
-configures loader and warehouse alike. The Airflow DAG runs the same project through Cosmos.
+configures loader and warehouse alike; the warehouse DAG's task calls `build` as `sinergi build` does.
+Each database has its own dbt target folder, kept between runs, so a build parses only the files that
+changed since the last one (about 3 s instead of 8-9 s for the whole project).
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -15,7 +18,6 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from functools import lru_cache
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -76,24 +78,48 @@ class BuildFailed(DbtFailed):
         self.report = report
 
 
-@lru_cache(maxsize=1)
-def _own_target_dir() -> Path:
-    # One target (and log) folder per process: two dbt runs sharing one would overwrite each other's
-    # manifest and partial-parse state (tests and Airflow tasks run side by side).
-    return Path(tempfile.mkdtemp(prefix="sinergi_dbt_"))
+# The warehouse a process last ran dbt on: `node_results()` and `docs()` read that run's output.
+_last_target: Path | None = None
+
+
+def target_folder(url: str) -> Path:
+    """dbt's target (and log) folder for one warehouse database, kept between runs and processes so that
+    dbt parses only what changed (its partial-parse state is valid for one connection and one set of
+    build parameters, which are environment variables for that reason: see `build_env`). Private to this
+    user: under SINERGI_DBT_TARGET_DIR, else the system's temporary folder."""
+    parts = urlsplit(url)
+    key = hashlib.sha256(f"{parts.hostname}:{parts.port}/{parts.path}/{parts.username}".encode()).hexdigest()[:16]
+    base = Path(os.environ.get(settings.ENV_DBT_TARGET_DIR) or Path(tempfile.gettempdir()) / f"sinergi-dbt-{os.getuid()}")
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if base.stat().st_uid != os.getuid() or base.stat().st_mode & 0o077:  # someone else's or shared: not ours
+        return Path(tempfile.mkdtemp(prefix="sinergi_dbt_"))
+    (base / key).mkdir(mode=0o700, exist_ok=True)
+    return base / key
+
+
+def build_env(build_id: str, include_unchecked: bool) -> dict[str, str]:
+    """The build's parameters as environment variables (read with `env_var()` in the project): dbt re-parses
+    only the files that use a changed one, where a changed `--vars` re-parses the whole project."""
+    return {"SINERGI_BUILD_ID": build_id, "SINERGI_CODE_VERSION": code_version(),
+            "SINERGI_INCLUDE_UNCHECKED": "true" if include_unchecked else "false"}
 
 
 def dbt(args: list[str], url: str | None = None, variables: dict | None = None,
-        target_dir: Path | None = None, quiet: bool = False) -> subprocess.CompletedProcess:
-    """Run `dbt <args>` on the project; raises DbtFailed with the tail of dbt's output on failure."""
+        target_dir: Path | None = None, quiet: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `dbt <args>` on the project; raises DbtFailed with the tail of dbt's output on failure. One dbt at
+    a time per target folder (two builds of one database from two processes wait for each other)."""
+    global _last_target
     url = url or settings.warehouse_url()
-    env = {**os.environ, **TELEMETRY_OFF, **connection_env(url)}
-    target_dir = target_dir or _own_target_dir()
+    env = {**os.environ, **TELEMETRY_OFF, **connection_env(url), **build_env("manual", False), **(env or {})}
+    target = target_dir or target_folder(url)
     cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(DBT_DIR),
-           "--profiles-dir", str(DBT_DIR), "--target-path", str(target_dir), "--log-path", str(target_dir)]
+           "--profiles-dir", str(DBT_DIR), "--target-path", str(target), "--log-path", str(target)]
     if variables:
         cmd += ["--vars", json.dumps(variables)]
-    result = subprocess.run(cmd, env=env, text=True, capture_output=quiet, cwd=DBT_DIR)
+    with open(target / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _last_target = target
+        result = subprocess.run(cmd, env=env, text=True, capture_output=quiet, cwd=DBT_DIR)
     if result.returncode != 0:
         tail = (result.stdout or "")[-5000:]
         raise DbtFailed(f"dbt {' '.join(args)} gagal (kode {result.returncode}).\n{tail}")
@@ -107,15 +133,15 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
     and models only (the tests that compare with the truth use it where the dbt tests already ran on the
     same code)."""
     build_id = build_id or new_build_id()
-    variables = {"build_id": build_id, "code_version": code_version(), "include_unchecked": include_unchecked}
-    access.ensure(url or settings.warehouse_url())  # dbt connects as the transformer role
+    url = url or settings.warehouse_url()
+    access.ensure(url)  # dbt connects as the transformer role
     args = ["build"] + (["--select", *select] if select else [])
     if not with_tests:
         args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
-    target = _own_target_dir()
+    target = target_folder(url)
     (target / "run_results.json").unlink(missing_ok=True)  # a failure must not be read from an earlier run
     try:
-        dbt(args, url, variables, target_dir=target, quiet=quiet)
+        dbt(args, url, target_dir=target, quiet=quiet, env=build_env(build_id, include_unchecked))
     except DbtFailed:
         report = read_report(target)
         if report is None or not report.failures:
@@ -128,7 +154,7 @@ def node_results(target_dir: Path | None = None) -> dict:
     """Every node of the last build in this process, one line each (`<kind> <name>: <status> (<s> s)`),
     and the count per status: what the warehouse DAG logs so each model and test stays visible."""
     try:
-        results = json.loads(((target_dir or _own_target_dir()) / "run_results.json").read_text(encoding="utf-8"))
+        results = json.loads(((target_dir or _last_target) / "run_results.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"lines": ["dbt tidak menulis hasil (lihat log di atas)"], "counts": {}}
     lines, counts = [], {}
@@ -290,7 +316,7 @@ def docs(url: str | None = None) -> Path:
     dbt(["docs", "generate", "--static"], url, quiet=True)
     target = settings.dbt_docs_dir()
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(_own_target_dir() / "static_index.html", target / "index.html")
+    shutil.copy(_last_target / "static_index.html", target / "index.html")
     return target / "index.html"
 
 

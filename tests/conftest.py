@@ -1,7 +1,9 @@
 """Shared fixtures: generated worlds (made once per session) and a throwaway warehouse database."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import uuid
 
@@ -16,6 +18,9 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 # Airflow imported by a test reads its home at import: keep it out of ~/airflow.
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="sinergi_airflow_")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# dbt's target folders (one per test database, kept between builds for partial parsing): removed at exit.
+os.environ["SINERGI_DBT_TARGET_DIR"] = tempfile.mkdtemp(prefix="sinergi_dbt_")
+atexit.register(shutil.rmtree, os.environ["SINERGI_DBT_TARGET_DIR"], ignore_errors=True)
 # A key made for this session only: nothing in the repository can reproduce the tokens.
 os.environ["SINERGI_PSEUDONYM_KEY"] = uuid.uuid4().hex + uuid.uuid4().hex
 

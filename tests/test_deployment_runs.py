@@ -359,7 +359,6 @@ def _unused_redis_db() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.scheduler
 def test_every_service_starts_and_becomes_healthy(tmp_path, new_db):
     import redis
     base = os.environ.get("TEST_PG_URL", settings.DEFAULT_WAREHOUSE_URL).rsplit("/", 1)[0] + "/postgres"

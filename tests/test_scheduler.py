@@ -2,8 +2,8 @@
 api-server on a PostgreSQL metadata database, files picked up by the landing watchers, the warehouse
 built once when every sender's cycle is done. Its marts must equal a plain `sinergi load && sinergi
 build` of the same world (conftest.national_month_warehouse, which tests/test_warehouse.py compares with
-the truth). Part of `make test`. A smaller defective world under Celery and every compose service's
-command run under `make test-scheduler` (beyond `make test`'s time budget)."""
+the truth). Then a smaller defective world the same way under CeleryExecutor, compose's executor, with a
+Celery worker on the machine's Redis. All of it is part of `make test`."""
 from __future__ import annotations
 
 import re
@@ -46,7 +46,7 @@ def _mart(url: str, mart: str) -> pd.DataFrame:
         cur = conn.execute(f"select * from marts.{mart}")
         frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
     frame = frame.drop(columns=[c for c in frame.columns if c in LOAD_COLUMNS])
-    order = frame.apply(lambda column: column.map(str)).agg("|".join, axis=1).sort_values().index
+    order = frame.astype(str).apply("|".join, axis=1).sort_values().index
     return frame.loc[order].reset_index(drop=True)
 
 
@@ -148,10 +148,14 @@ def test_no_dag_import_error_or_timeout(scheduled):
 @pytest.mark.slow
 @pytest.mark.parametrize("mart", MARTS)
 def test_the_scheduled_marts_equal_the_plain_commands(scheduled, national_month_warehouse, mart):
-    ours = _fingerprint(scheduled["url"], mart)
+    _assert_same_mart(scheduled["url"], national_month_warehouse, mart)
+
+
+def _assert_same_mart(url: str, reference: str, mart: str) -> None:
+    ours = _fingerprint(url, mart)
     assert ours[0] > 0
-    if ours != _fingerprint(national_month_warehouse, mart):  # show which rows differ
-        pd.testing.assert_frame_equal(_mart(scheduled["url"], mart), _mart(national_month_warehouse, mart))
+    if ours != _fingerprint(reference, mart):  # show which rows differ
+        pd.testing.assert_frame_equal(_mart(url, mart), _mart(reference, mart))
         pytest.fail(f"{mart}: same rows by pandas, different digests (row text): {ours}")
 
 
@@ -169,7 +173,6 @@ def celery_world(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.scheduler
 def test_under_celery_a_delivery_loads_and_builds_once_like_the_plain_commands(celery_world, tmp_path_factory,
                                                                                new_db, gx_dir):
     import uuid
@@ -191,4 +194,5 @@ def test_under_celery_a_delivery_loads_and_builds_once_like_the_plain_commands(c
     outcomes = pipeline.load_landing(reference, plain, pseudonym.from_environment())
     quality.check_loads(reference, [o.load_id for o in outcomes if o.status in ("loaded", "superseded")])
     transform.build(reference, quiet=True)
-    pd.testing.assert_frame_equal(_metrics(url), _metrics(reference))
+    for mart in MARTS:
+        _assert_same_mart(url, reference, mart)

@@ -1,9 +1,9 @@
 {# The ledger decides what the warehouse reads: only files whose status is `loaded` (the latest delivery
    of their family and period; superseded, duplicate, rejected and held files never count) and whose
    batch did not fail a critical expectation. A batch not checked yet (`pending`) or whose checks could
-   not run (`error`) counts only when var `include_unchecked` is true. #}
+   not run (`error`) counts only when SINERGI_INCLUDE_UNCHECKED is `true`. #}
 {% macro accepted_quality() -%}
-    {%- if var('include_unchecked') -%}
+    {%- if env_var('SINERGI_INCLUDE_UNCHECKED', 'false') == 'true' -%}
         ('passed', 'warning', 'none', 'pending', 'error')
     {%- else -%}
         ('passed', 'warning', 'none')

@@ -4,7 +4,7 @@
 -- depends_on: {{ ref('fct_metrics') }}
 {{ config(materialized='incremental') }}
 select
-    '{{ var("build_id") }}'::text as build_id,
+    '{{ env_var("SINERGI_BUILD_ID", "manual") }}'::text as build_id,
     -- when the build started: what changed while it ran (an auditor's decision) is the next build's
     '{{ run_started_at }}'::timestamptz as recorded_at,
     as_of,

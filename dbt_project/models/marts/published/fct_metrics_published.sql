@@ -5,8 +5,8 @@
 {{ config(materialized='incremental', on_schema_change='fail') }}
 with current as (
     select
-        '{{ var("build_id") }}'::text as build_id,
-        '{{ var("code_version") }}'::text as code_version,
+        '{{ env_var("SINERGI_BUILD_ID", "manual") }}'::text as build_id,
+        '{{ env_var("SINERGI_CODE_VERSION", "unknown") }}'::text as code_version,
         now() as published_at,
         m.as_of, m.metric, m.region, m.breakdown, m.numerator, m.denominator, m.value
     from {{ ref('fct_metrics') }} as m

@@ -4,7 +4,7 @@
 {{ config(materialized='incremental', on_schema_change='fail') }}
 with current as (
     select
-        '{{ var("build_id") }}'::text as build_id,
+        '{{ env_var("SINERGI_BUILD_ID", "manual") }}'::text as build_id,
         now() as published_at,
         as_of,
         status,
