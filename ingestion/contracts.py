@@ -10,6 +10,8 @@ from pathlib import PurePosixPath
 
 import yaml
 
+from . import contract_schema
+
 # A corrected file (`_v2`) or a copy the sender's tool numbered (` (1)`) keeps its family.
 _VARIANT = r"(?P<variant>_v\d+| \(\d+\))?"
 _LABEL_NOISE = re.compile(r"[^0-9a-z]")
@@ -250,61 +252,47 @@ def _split_extension(name_re: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=1)
 def load() -> Contracts:
+    """contracts.yml, validated (`contract_schema`: unknown keys and dangling names are refused)."""
     text = resources.files("ingestion").joinpath("contracts.yml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    return build(contract_schema.validate(yaml.safe_load(text)))
+
+
+def build(spec: contract_schema.ContractsSpec) -> Contracts:
     feeds = {}
-    shared = raw.get("labels", {})
-    for name, spec in raw["feeds"].items():
-        cols = {c: Column(c, s["type"], tuple(s.get("labels", ())) + tuple(shared.get(c, ())), s.get("personal", False),
-                          s.get("not_future", False), s.get("not_before"), s.get("limits_by"),
-                          tuple(s["values"]) if "values" in s else None, s.get("required", False),
-                          s.get("stands_in_for"))
-                for c, s in spec["columns"].items()}
-        _check_stand_ins(name, spec["key"], cols)
-        feeds[name] = Feed(name, spec["source"], raw["sources"][spec["source"]]["schema"], spec["kind"],
-                           tuple(spec["key"]), cols)
-    formats = {}
-    for name, spec in raw["formats"].items():
-        spec = dict(spec, dates=tuple(spec.get("dates", ("%Y-%m-%d",))))
-        formats[name] = Format(name=name, **spec)
-    families = [Family(**d) for d in raw["deliveries"]]
-    return Contracts(feeds, formats, families, float(raw["snapshot_min_ratio"]), raw["sources"],
-                     [_compile(f) for f in families], periods=_periods(raw.get("periods")),
-                     inflate=_inflate(raw.get("inflate")))
-
-
-def _check_stand_ins(feed: str, key: list[str], cols: dict[str, Column]) -> None:
-    """A stand-in replaces a key column, and never a required one (which cannot be blank)."""
-    for col in cols.values():
-        target = col.stands_in_for
-        if target is not None and (target not in key or cols[target].required):
-            raise ValueError(f"contracts.yml: {feed}.{col.name} stands_in_for {target!r}, yang bukan kolom kunci "
-                             f"yang boleh kosong")
+    for name, feed in spec.feeds.items():
+        cols = {c: Column(c, s.type, tuple(s.labels) + tuple(spec.labels.get(c, ())), s.personal, s.not_future,
+                          s.not_before, s.limits_by.model_dump() if s.limits_by else None,
+                          tuple(s.values) if s.values is not None else None, s.required, s.stands_in_for)
+                for c, s in feed.columns.items()}
+        feeds[name] = Feed(name, feed.source, spec.sources[feed.source].schema_, feed.kind, tuple(feed.key), cols)
+    formats = {name: Format(name=name, **dict(f.model_dump(exclude_unset=True), dates=tuple(f.dates)))
+               for name, f in spec.formats.items()}
+    families = [Family(**d.model_dump()) for d in spec.deliveries]
+    return Contracts(feeds, formats, families, spec.snapshot_min_ratio,
+                     {k: v.model_dump(by_alias=True) for k, v in spec.sources.items()},
+                     [_compile(f) for f in families], periods=_periods(spec.periods.model_dump()),
+                     inflate=_inflate(spec.inflate.model_dump()))
 
 
 def _periods(spec) -> PeriodWindow:
     """`periods: {earliest: "YYYY-MM", months_ahead: n}`, checked: a typo here must not open the window."""
     if spec is None:
         return PeriodWindow()
-    if not isinstance(spec, dict) or set(spec) - {"earliest", "months_ahead"}:
-        raise ValueError(f"contracts.yml: periods harus {{earliest: YYYY-MM, months_ahead: n}}, bukan {spec!r}")
-    earliest = str(spec.get("earliest", PeriodWindow.earliest))
-    ahead = spec.get("months_ahead", PeriodWindow.months_ahead)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", earliest):
-        raise ValueError(f"contracts.yml: periods.earliest {earliest!r} bukan bulan YYYY-MM")
-    if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 24:
-        raise ValueError(f"contracts.yml: periods.months_ahead {ahead!r} harus bilangan bulat 0..24")
-    return PeriodWindow(earliest, ahead)
+    try:
+        checked = contract_schema.PeriodsSpec.model_validate(spec)
+    except ValueError as exc:
+        raise ValueError(f"contracts.yml: periods harus {{earliest: YYYY-MM, months_ahead: 0..24}}, bukan {spec!r} "
+                         f"({exc})") from None
+    return PeriodWindow(checked.earliest, checked.months_ahead)
 
 
 def _inflate(spec) -> InflateLimits:
     """`inflate: {max_gb: n, max_ratio: r}`, checked."""
     if spec is None:
         return InflateLimits()
-    if not isinstance(spec, dict) or set(spec) - {"max_gb", "max_ratio"}:
-        raise ValueError(f"contracts.yml: inflate harus {{max_gb: n, max_ratio: r}}, bukan {spec!r}")
-    gb, ratio = spec.get("max_gb", 16), spec.get("max_ratio", 200)
-    for name, value, low in (("max_gb", gb, 0.001), ("max_ratio", ratio, 2)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
-            raise ValueError(f"contracts.yml: inflate.{name} {value!r} harus angka >= {low}")
-    return InflateLimits(max_bytes=int(gb * (1 << 30)), max_ratio=float(ratio))
+    try:
+        checked = contract_schema.InflateSpec.model_validate(spec)
+    except ValueError as exc:
+        raise ValueError(f"contracts.yml: inflate harus {{max_gb: >= 0.001, max_ratio: >= 2}}, bukan {spec!r} "
+                         f"({exc})") from None
+    return InflateLimits(max_bytes=int(checked.max_gb * (1 << 30)), max_ratio=float(checked.max_ratio))
