@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 export SCARF_NO_ANALYTICS := true
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
-.PHONY: install demo test test-scheduler clean
+.PHONY: install demo lint test test-scheduler clean
 
 install: $(VENV)/.installed $(CHROMIUM)
 
@@ -29,7 +29,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 demo: install
 	$(BIN)/sinergi demo --out $(DEMO_DIR)
 
-test: install
+# Errors and import order (ruff), and the direction of dependencies between packages (import-linter):
+# both configured in pyproject.toml.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: install lint
 	$(BIN)/python -m pytest
 
 # Each DAG run with dag.test() on a small world (the real scheduler, LocalExecutor and Celery, and every

@@ -20,16 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import psycopg
-from psycopg.copy import QueuedLibpqWriter
-from psycopg.types.json import Jsonb
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
+from psycopg.copy import QueuedLibpqWriter
+from psycopg.types.json import Jsonb
 
-from . import contracts as contracts_mod, corrections
+from . import contracts as contracts_mod
+from . import corrections, schema
 from . import landing as landing_mod
-from . import schema
 from .contracts import Contracts, Match
 from .pseudonym import Pseudonymiser
 from .readers import FileProblem, raw_lines, reader_for

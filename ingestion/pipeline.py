@@ -12,7 +12,9 @@ from typing import Callable
 
 import psycopg
 
-from . import access, contracts as contracts_mod, landing as landing_mod
+from . import access
+from . import contracts as contracts_mod
+from . import landing as landing_mod
 from .errors import TRANSIENT
 from .loader import Loader, Outcome, discover
 from .pseudonym import Pseudonymiser

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import os
 
-from sinergi import settings
+from . import config
 
 MIN_KEY_LENGTH = 16
 
@@ -47,8 +47,8 @@ class Pseudonymiser:
 
 
 def from_environment() -> Pseudonymiser:
-    key = os.environ.get(settings.ENV_PSEUDONYM_KEY)
+    key = os.environ.get(config.ENV_PSEUDONYM_KEY)
     if not key:
-        raise MissingKey(f"{settings.ENV_PSEUDONYM_KEY} belum diisi: isi dengan kunci rahasia (minimal "
+        raise MissingKey(f"{config.ENV_PSEUDONYM_KEY} belum diisi: isi dengan kunci rahasia (minimal "
                          f"{MIN_KEY_LENGTH} karakter) dari pengelola kunci, jangan disimpan di repositori")
     return Pseudonymiser(key)

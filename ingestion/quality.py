@@ -35,11 +35,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from sinergi import settings
+from . import access, config, contracts, pipeline, schema
 
-from . import access, contracts, pipeline, schema
-
-SUITES_DIR = settings.PROJECT_ROOT / "expectations" / "suites"
+SUITES_DIR = config.PROJECT_ROOT / "expectations" / "suites"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
@@ -156,7 +154,7 @@ def check_loads(url: str, load_ids: list[int], on_load: Callable | None = None) 
     if not load_ids:
         return {}
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    gx_dir = settings.gx_dir()
+    gx_dir = config.gx_dir()
     out = {}
 
     def done(load_id: int, quality: str) -> None:
@@ -680,4 +678,4 @@ def _set_quality(conn, load_id: int, quality: str, reason: str | None = None) ->
 
 
 def data_docs_index() -> Path:
-    return settings.gx_data_docs_dir() / "index.html"
+    return config.gx_data_docs_dir() / "index.html"

@@ -170,6 +170,7 @@ class Scheduler:
     def __exit__(self, *exc) -> None:
         import signal
         import time
+
         from . import warehouse
         for proc in self.procs.values():
             if proc.poll() is None:

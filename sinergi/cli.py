@@ -60,7 +60,8 @@ def generate(
 
 
 def _generate(opts, out: Path):
-    from .generator import expected_files, generate as run
+    from .generator import expected_files
+    from .generator import generate as run
     with Progress(TextColumn("[bold]Membuat kiriman"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=False) as bar:
         task = bar.add_task("", total=expected_files(opts))
@@ -77,7 +78,6 @@ def demo(
 ) -> None:
     """Jalankan contoh lengkap: dunia seed dibangkitkan, dimuat dan dibangun lewat DAG Airflow, lalu diringkas."""
     import shutil
-
 
     from . import airflow_local, demo_keys, summary, warehouse
     from .generator import Options

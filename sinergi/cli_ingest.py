@@ -93,7 +93,8 @@ def register(app: typer.Typer, console) -> None:
             help="Dengan --file: tulis baris karantina (teks aslinya) ke CSV untuk dikoreksi, lalu `sinergi correct`")] = None,
     ) -> None:
         """Baris yang dikarantina, per berkas dan alasan (dengan --file: baris demi baris)."""
-        from ingestion import corrections, ledger as ledger_mod
+        from ingestion import corrections
+        from ingestion import ledger as ledger_mod
         with _connect(console) as conn:
             if file and export:
                 try:
@@ -154,7 +155,8 @@ def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bo
     """Load with a progress bar; then run the expectation suites on the new batches. Refusals (not a
     landing folder, another load running) and a database that stays away end the command with one
     line in Bahasa, after the outcomes already done."""
-    from ingestion import contracts, landing as landing_mod, pipeline, pseudonym
+    from ingestion import contracts, pipeline, pseudonym
+    from ingestion import landing as landing_mod
     try:
         pseudo = pseudonym.from_environment()
     except pseudonym.MissingKey as exc:
@@ -275,7 +277,8 @@ def print_outcomes(outcomes, console, verdicts: dict[int, dict] | None = None) -
 
 def print_ledger_summary(url: str, console) -> None:
     """Per sender and status: files and rows; then where to look next."""
-    from ingestion import ledger as ledger_mod, pipeline, quality
+    from ingestion import ledger as ledger_mod
+    from ingestion import pipeline, quality
     with pipeline.connect(url) as conn:
         rows = ledger_mod.summary(conn)
         checked = conn.execute("select quality, count(*) from audit.load where status in ('loaded', 'superseded') "
@@ -301,7 +304,7 @@ def _quality(quality: str | None) -> str:
 
 
 def _connect(console):
-    from ingestion import pipeline, schema, contracts
+    from ingestion import contracts, pipeline, schema
     try:
         conn = pipeline.connect(settings.warehouse_url())
     except Exception as exc:  # psycopg.OperationalError: say where and what to do

@@ -21,8 +21,21 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from airflow.sdk import (Asset, AssetAlias, AssetAll, AssetOrTimeSchedule, AssetWatcher, BaseHook, CronTriggerTimetable,
-                         ExceptionRetryPolicy, Param, RetryAction, RetryRule, dag, task)
+from airflow.sdk import (
+    Asset,
+    AssetAlias,
+    AssetAll,
+    AssetOrTimeSchedule,
+    AssetWatcher,
+    BaseHook,
+    CronTriggerTimetable,
+    ExceptionRetryPolicy,
+    Param,
+    RetryAction,
+    RetryRule,
+    dag,
+    task,
+)
 
 from ingestion import contracts as contracts_mod
 from ingestion.errors import TRANSIENT

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import psycopg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from psycopg.rows import dict_row
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# What ingestion reads itself (it imports nothing from sinergi), re-exported here.
+from ingestion.config import ENV_GX_DIR, ENV_PSEUDONYM_KEY, PROJECT_ROOT, gx_data_docs_dir, gx_dir  # noqa: F401
+
 # Environment variables the project reads.
 ENV_WAREHOUSE_URL = "WAREHOUSE_URL"
 ENV_LANDING_DIR = "SINERGI_LANDING_DIR"
-ENV_PSEUDONYM_KEY = "SINERGI_PSEUDONYM_KEY"
-ENV_GX_DIR = "SINERGI_GX_DIR"
 ENV_DBT_TARGET_DIR = "SINERGI_DBT_TARGET_DIR"
 
 DEFAULT_WAREHOUSE_URL = "postgresql://postgres@127.0.0.1:5432/sinergi"
@@ -17,7 +18,6 @@ DEFAULT_LANDING_DIR = "landing"
 # Airflow connection id for the warehouse (AIRFLOW_CONN_SINERGI_WAREHOUSE in a deployment).
 WAREHOUSE_CONN_ID = "sinergi_warehouse"
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAGS_DIR = PROJECT_ROOT / "dags"
 
 
@@ -42,18 +42,6 @@ def landing_poke_seconds() -> float:
 def landing_settle_seconds() -> float:
     """How long the waiting files must stay unchanged (names and modification times) before a load starts."""
     return float(os.environ.get("SINERGI_LANDING_SETTLE_SECONDS", "30"))
-
-
-def gx_dir() -> Path:
-    """Great Expectations' runtime project (stores, results, Data Docs): outside version control."""
-    return Path(os.environ.get(ENV_GX_DIR, PROJECT_ROOT / ".local" / "gx"))
-
-
-def gx_data_docs_dir() -> Path:
-    """Where Great Expectations writes its Data Docs site (ingestion/quality.py) and the dashboard serves it
-    from: the local site of the file-mode project that Great Expectations keeps in a `gx/` folder of
-    gx_dir()."""
-    return gx_dir() / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
 def dbt_docs_dir() -> Path:

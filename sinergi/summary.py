@@ -7,8 +7,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from . import fmt
 from ingestion import regions
+
+from . import fmt
 
 HEADLINE = [
     ("K1", "Koperasi aktif terdaftar"),

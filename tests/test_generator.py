@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import python_calamine
+from conftest import CLEAN
 
-from readers import read_bank, read_bpjs
 from sinergi.generator import Options, defects, generate
 
-from conftest import CLEAN
+from readers import read_bank, read_bpjs
 
 
 def _digest(root: Path) -> dict[str, str]:

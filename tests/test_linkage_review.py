@@ -10,10 +10,10 @@ from decimal import Decimal
 import psycopg
 import pytest
 from psycopg import sql
+from test_dashboard import MONTH, _login, _shot, browser, server  # noqa: F401  (fixtures shared with the dashboard)
 
 from ingestion import access
 from sinergi import fmt, report
-from test_dashboard import MONTH, _login, _shot, browser, server  # noqa: F401  (fixtures shared with the dashboard)
 
 PAIRS = {"pengurus_peserta", "umkm_peserta", "kur_peserta"}
 
@@ -140,7 +140,7 @@ def test_the_linkage_quality_mart_has_every_feed_pair_each_month_with_shares_bet
     parts = _all(defective_warehouse, """
         select as_of, feed_pair, sum(records), sum(linked), sum(conflicts), sum(uncertain)
         from marts.fct_linkage_quality where province_code is distinct from 'ID' group by 1, 2""")
-    assert sorted(parts) == sorted((m, p, r, l, c, u) for m, p, r, l, c, u, *_ in national)
+    assert sorted(parts) == sorted((m, p, r, k, c, u) for m, p, r, k, c, u, *_ in national)
     # The bias check: both sexes and the age bands of each feed pair, nationally, rates between 0 and 1.
     bias = _all(defective_warehouse, """
         select feed_pair, dimension, group_value, link_rate from marts.fct_linkage_bias

@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from ingestion import landing as landing_mod, pipeline, pseudonym
+from ingestion import landing as landing_mod
+from ingestion import pipeline, pseudonym
 from ingestion.loader import Loader
 from sinergi.cli import app
 from sinergi.generator import Options, generate, profiles

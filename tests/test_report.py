@@ -51,7 +51,8 @@ def test_report_holds_every_metric_with_its_evidence_and_reruns_identically(defe
 def test_names_appear_only_for_a_role_that_may_read_them(defective_warehouse, tmp_path):
     auditor = report.gather(defective_warehouse, MONTH, access.AUDITOR)
     analyst = report.gather(defective_warehouse, MONTH, access.ANALYST)
-    k2 = lambda data: next(m for m in data["metrics"] if m["metric"] == "K2")["failing"]
+    def k2(data):
+        return next(m for m in data["metrics"] if m["metric"] == "K2")["failing"]
     assert auditor["names"] and any(e.get("nama") for e in k2(auditor))
     assert not analyst["names"] and all("nama" not in e for e in k2(analyst))
     assert not analyst["evidence"] and analyst["files"] == []               # the ledger lineage is the auditor's

@@ -14,7 +14,8 @@ import pandas as pd
 import psycopg
 import pytest
 
-from ingestion import contracts, landing as landing_mod, pipeline, pseudonym, quality
+from ingestion import contracts, pipeline, pseudonym, quality
+from ingestion import landing as landing_mod
 from sinergi import airflow_local, transform
 from sinergi.generator import Options, generate
 

@@ -6,7 +6,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from ingestion import contracts, pipeline, pseudonym
+from ingestion import pipeline, pseudonym
 from sinergi import airflow_local, orchestration, settings
 
 from landing import copy_landing

@@ -17,7 +17,6 @@ from . import xlsx
 from .feeds import Delivery
 
 
-
 def amount_total(values: pd.Series) -> int:
     """A control total as the sender computes it: over the true amounts, however a defect wrote them."""
     def whole(v):

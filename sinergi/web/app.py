@@ -23,7 +23,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from .. import fmt, labels, metrics, settings
-from . import charts, export, linkage, queries, sessions as sessions_mod, users
+from . import charts, export, linkage, queries, users
+from . import sessions as sessions_mod
 from .db import Database, refuse_unsafe_login
 from .security import BAD_REQUEST, Guard, WebConfig, same_origin
 

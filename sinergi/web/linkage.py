@@ -14,7 +14,9 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
 from .. import labels
-from . import linkage_queries as q, sessions as sessions_mod, users
+from . import linkage_queries as q
+from . import sessions as sessions_mod
+from . import users
 from .security import BAD_REQUEST, same_origin
 
 DECISION = "keputusan_tautan"  # access-log event
