@@ -27,7 +27,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 demo: install
-	$(BIN)/sinergi demo --out $(DEMO_DIR)
+	$(BIN)/sinergi-sim demo --out $(DEMO_DIR)
 
 # Errors and import order (ruff), and the direction of dependencies between packages (import-linter):
 # both configured in pyproject.toml.

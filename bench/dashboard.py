@@ -29,8 +29,8 @@ PAGES = ["/", "/wilayah", "/wilayah?provinsi=35", "/koperasi", "/kur", "/kur?waj
 
 def national(scale: float) -> str:
     from ingestion import pipeline
+    from simulator import Options, generate
     from sinergi import settings, transform, warehouse
-    from sinergi.generator import Options, generate
     out = Path(tempfile.mkdtemp(prefix="sinergi_bench_dash_"))
     generate(Options(profile="national", scale=scale, months=2, start="2024-01", seed=3, defect_rate=0.001), out)
     url = settings.warehouse_url().rsplit("/", 1)[0] + "/sinergi_bench_dashboard"

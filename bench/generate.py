@@ -1,4 +1,4 @@
-"""Benchmark: `sinergi generate` at national scale, against an I/O floor measured in the same run.
+"""Benchmark: `sinergi-sim generate` at national scale, against an I/O floor measured in the same run.
 
 Prints the time, the rows per second, the ratio to simply copying the files it wrote (the floor any
 generator pays), and peak memory for one and for two months (memory must not grow with the months).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 CHILD = """
 import json, resource, sys, time
-from sinergi.generator import Options, generate
+from simulator import Options, generate
 t = time.perf_counter()
 r = generate(Options(profile="national", scale=float(sys.argv[1]), months=int(sys.argv[2]), seed=1), sys.argv[3])
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": r.rows, "files": r.files,

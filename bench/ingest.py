@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from simulator import Options, generate  # noqa: E402
+from simulator.bigfile import big_peserta  # noqa: E402
 from sinergi import settings, warehouse  # noqa: E402
-from sinergi.generator import Options, generate  # noqa: E402
-from sinergi.generator.bigfile import big_peserta  # noqa: E402
 
 REL = "bpjstk/K1301/K1301_peserta_202401.csv"
 

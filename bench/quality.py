@@ -33,8 +33,8 @@ for name, value in (("GX_ANALYTICS_ENABLED", "False"), ("DO_NOT_TRACK", "1"), ("
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from simulator import Options, generate  # noqa: E402
 from sinergi import settings, warehouse  # noqa: E402
-from sinergi.generator import Options, generate  # noqa: E402
 
 WORLD = Options(profile="national", scale=0.0002, months=1, seed=3)
 OLD_REV = "235e671"  # the last commit validating each batch with its own checkpoint

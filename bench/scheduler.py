@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from simulator import Options, generate  # noqa: E402
 from sinergi import airflow_local, settings, warehouse  # noqa: E402
-from sinergi.generator import Options, generate  # noqa: E402
 
 GOAL = 1.5
 

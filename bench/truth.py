@@ -6,7 +6,7 @@ Clean worlds (no defects) over seeds, scales, start months, lengths and both pro
 metric, month, region and breakdown exactly as the truth says. With --defects, every difference must be
 explained by the unrecoverable defects the generator logged (truth/defects.csv: quarantined or rejected
 rows in the month's files of the feeds the metric reads); a difference nothing explains fails the bench.
-The seeds are printed first so any failure can be replayed with `sinergi generate` and the same
+The seeds are printed first so any failure can be replayed with `sinergi-sim generate` and the same
 arguments. `tests/test_truth_sweep.py` runs a small version of this in `make test`.
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingestion import pipeline  # noqa: E402
-from sinergi import settings, transform, truth_check, warehouse  # noqa: E402
-from sinergi.generator import Options, generate  # noqa: E402
+from simulator import Options, generate, truth_check  # noqa: E402
+from sinergi import settings, transform, warehouse  # noqa: E402
 
 STARTS = ("2024-01", "2024-04", "2024-07", "2024-10", "2025-02")
 
@@ -68,7 +68,7 @@ def _row(r) -> str:
 
 def replay(opts: Options) -> str:
     defects = "none" if not opts.defect_rate else opts.defect_rate
-    return (f"sinergi generate --profile {opts.profile} --scale {opts.scale} --months {opts.months} "
+    return (f"sinergi-sim generate --profile {opts.profile} --scale {opts.scale} --months {opts.months} "
             f"--start {opts.start} --seed {opts.seed} --defects {defects}")
 
 

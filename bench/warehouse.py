@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from ingestion import pipeline  # noqa: E402
+from simulator import Options, generate  # noqa: E402
 from sinergi import settings, transform, warehouse  # noqa: E402
-from sinergi.generator import Options, generate  # noqa: E402
 
 LAYERS = ("staging", "intermediate", "identity", "restricted", "marts", "published", "reference")
 

@@ -93,8 +93,14 @@ def target_folder(url: str) -> Path:
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     if base.stat().st_uid != os.getuid() or base.stat().st_mode & 0o077:  # someone else's or shared: not ours
         return Path(tempfile.mkdtemp(prefix="sinergi_dbt_"))
-    (base / key).mkdir(mode=0o700, exist_ok=True)
-    return base / key
+    folder = base / key
+    folder.mkdir(mode=0o700, exist_ok=True)
+    # A deployment's image parsed the project for its own connection (deploy/airflow.Dockerfile): start from
+    # that state; dbt checks it and parses everything only if it does not fit.
+    prepared = MANIFEST.parent / "partial_parse.msgpack"
+    if prepared.exists() and not (folder / "partial_parse.msgpack").exists():
+        shutil.copy2(prepared, folder / "partial_parse.msgpack")
+    return folder
 
 
 def build_env(build_id: str, include_unchecked: bool) -> dict[str, str]:

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from sinergi.generator import Options, generate
+from simulator import Options, generate
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")

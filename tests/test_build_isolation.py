@@ -21,7 +21,8 @@ import psycopg
 import pytest
 
 from ingestion import contracts, pipeline, pseudonym
-from sinergi import metrics, transform, truth_check
+from simulator import truth_check
+from sinergi import metrics, transform
 
 from landing import copy_landing
 

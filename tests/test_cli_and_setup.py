@@ -11,6 +11,7 @@ from sinergi import fmt, settings, warehouse
 
 ROOT = settings.PROJECT_ROOT
 SINERGI = str(Path(sys.executable).parent / "sinergi")
+SIMULATOR = str(Path(sys.executable).parent / "sinergi-sim")
 
 
 def test_indonesian_number_formats():
@@ -21,7 +22,7 @@ def test_indonesian_number_formats():
 
 
 def test_generate_command_writes_landing_and_truth(tmp_path):
-    run = subprocess.run([SINERGI, "generate", "--profile", "seed", "--scale", "0.05", "--months", "1",
+    run = subprocess.run([SIMULATOR, "generate", "--profile", "seed", "--scale", "0.05", "--months", "1",
                           "--start", "2024-03", "--seed", "1", "--defects", "none", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -32,7 +33,7 @@ def test_generate_command_writes_landing_and_truth(tmp_path):
 
 
 def test_generate_rejects_bad_arguments_in_bahasa(tmp_path):
-    run = subprocess.run([SINERGI, "generate", "--start", "2024-13", "--out", str(tmp_path)],
+    run = subprocess.run([SIMULATOR, "generate", "--start", "2024-13", "--out", str(tmp_path)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "format bulan YYYY-MM" in run.stderr + run.stdout
@@ -81,3 +82,16 @@ def test_requirements_are_pinned_exactly():
             "faker", "pgserver"} <= names
     versions = dict(line.split("==") for line in lines)
     assert versions["dbt-core"].startswith("1.11.") and versions["apache-airflow"].startswith("3.3.")
+
+
+def test_the_simulator_is_a_development_package_outside_the_product():
+    """Tests, benchmarks and `make demo` use it; the image neither copies nor mounts it, and the product's
+    command line has no simulator verb (import-linter forbids the import itself, in `make test`)."""
+    dockerfile = (ROOT / "deploy" / "airflow.Dockerfile").read_text()
+    copied = [line.split()[-2] for line in dockerfile.splitlines() if line.startswith("COPY")]
+    assert "sinergi" in copied and not any("simulator" in c for c in copied)
+    assert "simulator" not in (ROOT / "docker-compose.yml").read_text()
+    product = subprocess.run([SINERGI, "--help"], capture_output=True, text=True, timeout=60).stdout
+    simulator = subprocess.run([SIMULATOR, "--help"], capture_output=True, text=True, timeout=60).stdout
+    assert " generate " not in product and " demo " not in product
+    assert " generate " in simulator and " demo " in simulator

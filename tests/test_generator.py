@@ -13,7 +13,7 @@ import pytest
 import python_calamine
 from conftest import CLEAN
 
-from sinergi.generator import Options, defects, generate
+from simulator import Options, defects, generate
 
 from readers import read_bank, read_bpjs
 
@@ -199,7 +199,7 @@ def test_truth_has_every_metric_month_and_level(clean_world):
 
 
 def test_seed_districts_are_calibrated(clean_world):
-    from sinergi.generator import profiles
+    from simulator import profiles
     kolaka = next(d for d in profiles.districts("seed", 1.0, 42) if d.regency == "74.01")
     assert kolaka.coops == 400 and round(kolaka.coops * kolaka.active_share) == 170
     m = pd.read_csv(clean_world / "truth" / "metrics.csv", dtype={"region": str})
@@ -209,7 +209,7 @@ def test_seed_districts_are_calibrated(clean_world):
 
 def test_national_profile_covers_every_regency_at_national_totals(national_world):
     from ingestion import regions
-    from sinergi.generator import profiles
+    from simulator import profiles
     assert len(regions.provinces()) == 38 and len(regions.regencies()) == 514
     ds = profiles.districts("national", 1.0, 3)
     assert sorted(d.regency for d in ds) == sorted(regions.regencies())
@@ -272,7 +272,7 @@ def test_every_identity_variant_occurs_in_the_defective_world_and_is_logged(defe
 
 
 def test_identity_variants_stand_on_their_lines_as_the_loader_will_read_them(variant_world):
-    from sinergi.generator import variants
+    from simulator import variants
     log = pd.read_csv(variant_world / "truth" / "defects.csv", dtype=str, keep_default_na=False)
     rows = log[log["kind"].isin(IDENTITY_KINDS | {"nik_bad_date"}) & log["file"].str.contains(r"\.csv|\.txt")]
     checked = impossible = 0
@@ -330,7 +330,7 @@ def test_identity_variants_are_the_same_for_the_same_seed(variant_world, tmp_pat
 
 
 def test_the_name_pool_lets_every_variant_class_occur():
-    from sinergi.generator import names
+    from simulator import names
     rng = np.random.default_rng(5)
     pool = pd.Series(names.person_names(rng, rng.random(5000) < 0.45))
     for kind, (applies, make) in names.NAME_VARIANTS.items():

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from ingestion import contracts, pipeline, pseudonym
-from sinergi.generator.bigfile import big_peserta
+from simulator.bigfile import big_peserta
 
 from landing import copy_landing
 

@@ -8,8 +8,8 @@ import re
 import psycopg
 
 from ingestion import reasons
+from simulator import defects
 from sinergi import labels, settings
-from sinergi.generator import defects
 
 INGESTION = settings.PROJECT_ROOT / "ingestion"
 METRIC_ENTITIES = settings.PROJECT_ROOT / "dbt_project" / "models" / "marts" / "compliance" / "fct_metric_entities.sql"

@@ -22,8 +22,8 @@ import pytest
 from psycopg import sql
 
 from ingestion import access, pipeline
+from simulator import Options, generate
 from sinergi import warehouse
-from sinergi.generator import Options, generate
 
 # A small clean world: one month, every sender and every file layout, a few thousand rows.
 SMALL = Options(profile="seed", scale=0.02, months=1, start="2024-01", seed=7, defect_rate=0.0)

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from ingestion import landing as landing_mod
 from ingestion import pipeline, pseudonym
 from ingestion.loader import Loader
+from simulator import Options, generate, profiles
 from sinergi.cli import app
-from sinergi.generator import Options, generate, profiles
 
 ODS = "kemenkop/ods"
 FILES = [f"{ODS}/koperasi_20240131.csv", f"{ODS}/pengurus_20240131.csv", "bpjstk/K1301/K1301_peserta_202401.csv",

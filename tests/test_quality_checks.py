@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from sinergi.generator import Options, generate
+from simulator import Options, generate
 
 # One month of a small seed world is enough: a branch's real claims and contributions reports.
 SMALL = Options(profile="seed", scale=0.02, months=1, start="2024-01", seed=7, defect_rate=0.0)

@@ -16,8 +16,8 @@ import pytest
 
 from ingestion import contracts, pipeline, pseudonym, quality
 from ingestion import landing as landing_mod
+from simulator import Options, generate
 from sinergi import airflow_local, transform
-from sinergi.generator import Options, generate
 
 MAX_MAP_LENGTH = 1024
 INGEST = airflow_local.INGEST_DAGS

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import truth as sweep  # noqa: E402
 
-from sinergi.generator import Options  # noqa: E402
+from simulator import Options  # noqa: E402
 
 WORLDS = [
     Options(profile="seed", scale=0.05, months=2, start="2024-04", seed=31, defect_rate=0.0),

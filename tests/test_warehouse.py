@@ -9,7 +9,8 @@ from pathlib import Path
 import psycopg
 
 from ingestion import pipeline, pseudonym
-from sinergi import transform, truth_check
+from simulator import truth_check
+from sinergi import transform
 
 from landing import copy_landing
 

@@ -1,4 +1,4 @@
-"""`sinergi generate`: a landing folder of realistic deliveries, plus the truth behind them.
+"""`sinergi-sim generate`: a landing folder of realistic deliveries, plus the truth behind them.
 
 Layout of DIR:
   landing/                     exactly as feeds.md describes (kemenkop, bpjstk/<KODE>, himbara/<bank>)
