@@ -11,10 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import fmt, settings
+from . import fmt, labels, settings
 
-STATUS_ID = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "digantikan", "rejected": "ditolak",
-             "held": "ditahan", "skipped": "dilewati"}
 QUALITY_STYLE = {"passed": "green", "warning": "yellow", "failed": "red", "error": "red", "pending": "magenta"}
 STATUS_STYLE = {"loaded": "green", "duplicate": "cyan", "superseded": "blue", "rejected": "red", "held": "yellow",
                 "skipped": "magenta"}
@@ -269,7 +267,7 @@ def print_outcomes(outcomes, console, verdicts: dict[int, dict] | None = None) -
     counts = {}
     for o in outcomes:
         counts[o.status] = counts.get(o.status, 0) + 1
-    console.print(", ".join(f"{fmt.angka(n)} {STATUS_ID[s]}" for s, n in counts.items()))
+    console.print(", ".join(f"{fmt.angka(n)} {labels.LOAD_STATUS[s]}" for s, n in counts.items()))
     if counts.get("rejected") or counts.get("held"):
         console.print("Berkas ditolak atau ditahan: lihat alasannya dengan `sinergi ledger --status rejected` "
                       "(atau held) dan langkahnya di docs/runbooks.md.")
@@ -295,7 +293,7 @@ def print_ledger_summary(url: str, console) -> None:
 
 
 def _status(status: str) -> str:
-    return f"[{STATUS_STYLE[status]}]{STATUS_ID[status]}[/]"
+    return f"[{STATUS_STYLE[status]}]{labels.LOAD_STATUS[status]}[/]"
 
 
 def _quality(quality: str | None) -> str:

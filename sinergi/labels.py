@@ -28,8 +28,9 @@ LICENSING_REASONS = {"tidak_ada": "Tidak mencantumkan rekomendasi",
 # Q1: the rule that linked a cooperative to an employer (`link_rule`), strongest first.
 LINK_RULES = {"nik_koperasi": "NIK koperasi", "nib": "NIB", "npwp": "NPWP", "nama_wilayah": "Nama dan wilayah"}
 # A delivered file's fate in the ledger (`audit.load.status`) and its Great Expectations verdict (`quality`).
-LOAD_STATUS = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "diganti", "rejected": "ditolak",
-               "held": "ditahan"}
+# `skipped` is an outcome a run reports (a file left for later), never a ledger row.
+LOAD_STATUS = {"loaded": "dimuat", "duplicate": "duplikat", "superseded": "digantikan", "rejected": "ditolak",
+               "held": "ditahan", "skipped": "dilewati"}
 QUALITY = {"passed": "lolos", "warning": "peringatan", "failed": "gagal", "pending": "belum diperiksa",
            "none": "tanpa suite", "error": "gagal diperiksa"}
 

@@ -117,3 +117,14 @@ def test_every_breakdown_and_quarantine_reason_in_the_warehouse_has_a_label(defe
                   and key.partition("=")[2] not in labels.values(key.partition("=")[0])]
     assert unlabelled == [], "breakdown values without a label in sinergi/labels.py"
     assert quarantined and quarantined - set(reasons.QUARANTINE) == set()
+
+
+def test_every_ledger_status_has_one_label_read_by_the_command_line_and_the_report():
+    """One list: the ledger's check constraint (ingestion/schema.py) names the statuses, labels.LOAD_STATUS
+    names them in Bahasa (plus `skipped`, a run's outcome that is never a ledger row)."""
+    ddl = (INGESTION / "schema.py").read_text(encoding="utf-8")
+    ledger = set(re.findall(r"'(\w+)'", re.search(r"check \(status in \(([^)]*)\)\)", ddl).group(1)))
+    assert set(labels.LOAD_STATUS) == ledger | {"skipped"}
+    for module in ("cli_ingest.py", "report.py", "web/app.py"):
+        source = (settings.PROJECT_ROOT / "sinergi" / module).read_text(encoding="utf-8")
+        assert not any(f'"{label}"' in source for label in labels.LOAD_STATUS.values()), module
