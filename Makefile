@@ -35,8 +35,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# Two layers: tests/unit (no database, seconds) first, then tests/integration (PostgreSQL, dbt, Airflow).
 test: install lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/integration
 
 # Each DAG run with dag.test() on a small world (the real scheduler, LocalExecutor and Celery, and every
 # compose service's command are part of `make test`).

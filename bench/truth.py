@@ -7,7 +7,7 @@ metric, month, region and breakdown exactly as the truth says. With --defects, e
 explained by the unrecoverable defects the generator logged (truth/defects.csv: quarantined or rejected
 rows in the month's files of the feeds the metric reads); a difference nothing explains fails the bench.
 The seeds are printed first so any failure can be replayed with `sinergi-sim generate` and the same
-arguments. `tests/test_truth_sweep.py` runs a small version of this in `make test`.
+arguments. `tests/integration/test_truth_sweep.py` runs a small version of this in `make test`.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ person reads on the dashboard and in the auditors' report (Bahasa Indonesia).
 The codes are the generator's defect kinds (`simulator/defects.py`) and what engineers search the
 ledger by (`sinergi quarantine --file ... --reason ...`, docs/runbooks.md); the labels are for everyone else. The
 checks in `values.py`, the readers (`readers.py`) and the loader (`loader.py`) write these codes;
-tests/test_labels.py fails when one of them has no label here, or a label no code.
+tests/unit/test_labels.py fails when one of them has no label here, or a label no code.
 """
 from __future__ import annotations
 

@@ -257,7 +257,7 @@ class ChunkChecker:
             else:
                 problems.flag(blank, "key_missing", key, f"kunci {key} kosong")
         # What the warehouse's staging tests assert (not_null, accepted_values) is checked here, row by
-        # row, from the same contract (tests/test_contract_vs_dbt.py keeps the two equal): a row the
+        # row, from the same contract (tests/unit/test_contract_vs_dbt.py keeps the two equal): a row the
         # warehouse cannot use is set aside with its reason instead of failing the build.
         for name, col in self.feed.columns.items():
             if col.required:

@@ -7,7 +7,7 @@ sender's own word (`jenis_koperasi=Jasa`, `skala_usaha=Kecil`) and is shown as s
 labels live beside the codes, in `ingestion/reasons.py`; the programmes' names in the dbt seed
 `ref_programmes.csv`, the senders' in `ingestion/contracts.yml`. Screens show the label and keep the code
 at hand (a tooltip on the dashboard, a second column or small print in the report) for engineers.
-tests/test_labels.py fails when a code the warehouse produces has no label.
+tests/unit/test_labels.py fails when a code the warehouse produces has no label.
 """
 from __future__ import annotations
 

@@ -174,7 +174,7 @@ def node_results(target_dir: Path | None = None) -> dict:
 # --- what a failed build leaves stale ---------------------------------------------------------------
 
 # The marts each published metric is computed from (fct_metric_entities reads them; the Q1 quarantine
-# counts come from the ledger). tests/test_build_isolation.py checks this against fct_metric_entities.sql.
+# counts come from the ledger). tests/integration/test_build_isolation.py checks this against fct_metric_entities.sql.
 METRIC_MARTS = {
     "K1": ("fct_cooperative_coverage",),
     "K2": ("fct_officer_coverage",),

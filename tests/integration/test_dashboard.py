@@ -48,7 +48,7 @@ def server(defective_warehouse):
     # As deployed: the app logs in as the NOINHERIT sinergi_web and reads only through each user's role.
     parts = urlsplit(defective_warehouse)
     web_login = urlunsplit(parts._replace(netloc=f"{access.WEB}@{parts.hostname}:{parts.port or 5432}"))
-    # A placeholder such as "uji" is refused at start (tests/test_security.py): a random one, as `init-env` makes.
+    # A placeholder such as "uji" is refused at start (tests/integration/test_security.py): a random one, as `init-env` makes.
     srv = uvicorn.Server(uvicorn.Config(create_app(web_login, secret=secrets.token_urlsafe(32)), host="127.0.0.1", port=port,
                                         log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -33,9 +33,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-import test_compose as compose
 
 from sinergi import envfile, settings
+
+import compose_file as compose
 
 ROOT = settings.PROJECT_ROOT
 VENV_BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import csv
 import re
 from pathlib import Path
 
-DBT = Path(__file__).resolve().parent.parent / "dbt_project"
+DBT = Path(__file__).resolve().parents[2] / "dbt_project"
 SEEDS = DBT / "seeds"
 
 # The variant classes of issue 17, item 1, and the two kinds of pairs that must stay apart.
@@ -33,7 +33,7 @@ def test_examples_cover_every_variant_class_and_both_answers():
     assert SAME_PERSON_CLASSES <= same
     assert TWO_PEOPLE_CLASSES <= apart
     assert all(r["same_person"] in ("true", "false") for r in rows)
-    # The pair that a shared family name once linked (tests/test_truth_sweep.py, seed 31).
+    # The pair that a shared family name once linked (tests/integration/test_truth_sweep.py, seed 31).
     assert {"class": "beda_nama_depan", "name_a": "Latika Laksmiwati", "name_b": "Yuni Laksmiwati",
             "same_person": "false"} in rows
 

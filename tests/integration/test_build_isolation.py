@@ -1,7 +1,7 @@
 """Loads that never strand data: one bad row does not stop the warehouse, and a failed build says what it left stale.
 
 A row the warehouse cannot use is quarantined at load with its reason (the staging tests and the loader
-read the same contract: tests/test_contract_vs_dbt.py), so the build's tests pass and every metric is
+read the same contract: tests/unit/test_contract_vs_dbt.py), so the build's tests pass and every metric is
 computed. A UMKM owner, KUR debtor or officer whose NIK was left blank is no such row: the business, the
 facility and the post are real, so they stay in K6's, K4/K5's and K2's denominators (metrics.md), and
 their person, looked for by name, birth date and region (here no participant), counts as not covered.

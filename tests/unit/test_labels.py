@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import re
 
-import psycopg
-
 from ingestion import reasons
 from simulator import defects
 from sinergi import labels, settings
@@ -104,19 +102,6 @@ def test_breakdown_keys_read_as_bahasa():
     assert labels.breakdown("segmen=BPU") == "Segmen peserta: Bukan penerima upah (BPU)"
     assert labels.breakdown("karantina=himbara") == "Baris dikarantina: Bank Himbara"
     assert labels.quarantine_reason("amount_negative") == "Nilai uang negatif"
-
-
-def test_every_breakdown_and_quarantine_reason_in_the_warehouse_has_a_label(defective_warehouse):
-    with psycopg.connect(defective_warehouse) as conn:
-        keys = [r[0] for r in conn.execute("select distinct breakdown from marts.fct_metrics where breakdown <> ''")]
-        quarantined = {r[0] for r in conn.execute("select distinct reason from audit.quarantine")}
-    dimensions = {key.partition("=")[0] for key in keys}
-    assert dimensions >= {"jenis_koperasi", "alasan", "skala_usaha", "karantina", "program", "kelompok"}
-    assert dimensions - set(labels.DIMENSIONS) == set(), "breakdown dimensions without a label in sinergi/labels.py"
-    unlabelled = [key for key in keys if key.partition("=")[0] in labels.coded_dimensions()
-                  and key.partition("=")[2] not in labels.values(key.partition("=")[0])]
-    assert unlabelled == [], "breakdown values without a label in sinergi/labels.py"
-    assert quarantined and quarantined - set(reasons.QUARANTINE) == set()
 
 
 def test_every_ledger_status_has_one_label_read_by_the_command_line_and_the_report():

@@ -1,8 +1,8 @@
 """The warehouse equals the truth on worlds the other tests do not use (a small `bench/truth.py`): clean
 seed-profile worlds over other seeds, scales and start months, among them the seed 31 that linked an
 uncovered UMKM owner to a neighbour born the same day. The clean national-profile world of the sweep is
-conftest.NATIONAL_MONTH, compared figure for figure in tests/test_warehouse.py after the plain commands and
-in tests/test_scheduler.py after the real scheduler (one national world keeps `make test` in its time)."""
+conftest.NATIONAL_MONTH, compared figure for figure in tests/integration/test_warehouse.py after the plain commands and
+in tests/integration/test_scheduler.py after the real scheduler (one national world keeps `make test` in its time)."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import truth as sweep  # noqa: E402
 

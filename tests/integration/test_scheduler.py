@@ -1,7 +1,7 @@
 """A national month through Airflow's real processes, as deployed: scheduler, dag-processor, triggerer and
 api-server on a PostgreSQL metadata database, files picked up by the landing watchers, the warehouse
 built once when every sender's cycle is done. Its marts must equal a plain `sinergi load && sinergi
-build` of the same world (conftest.national_month_warehouse, which tests/test_warehouse.py compares with
+build` of the same world (conftest.national_month_warehouse, which tests/integration/test_warehouse.py compares with
 the truth). Then a smaller defective world the same way under CeleryExecutor, compose's executor, with a
 Celery worker on the machine's Redis. All of it is part of `make test`."""
 from __future__ import annotations
