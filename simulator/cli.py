@@ -111,7 +111,7 @@ def demo(
                       "`make demo` lagi, atau bangun ulang saja dengan `sinergi build` "
                       f"(WAREHOUSE_URL menunjuk ke basis data {warehouse.database_name(url)}).")
         raise typer.Exit(1)
-    _, run_id = airflow_local.outcomes(result.stdout)[airflow_local.WAREHOUSE_DAG]
+    _, run_id = airflow_local.latest_runs(env)[airflow_local.WAREHOUSE_DAG]
     console.print(f"Gudang data dibangun oleh DAG {airflow_local.WAREHOUSE_DAG} (build [bold]{run_id}[/]).")
     cli_warehouse.print_headline(url, console)
     _demo_people(url, out)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from . import settings
@@ -60,10 +60,14 @@ def run(dag_ids: list[str], env: dict[str, str], conf: dict | None = None) -> su
                           capture_output=True, text=True)
 
 
-def outcomes(stdout: str) -> dict[str, tuple[str, str]]:
-    """{dag_id: (state, run_id)} from what `run()` printed; the warehouse's run id is its build id."""
-    return {m["dag"]: (m["state"], m["run"]) for m in re.finditer(r"^(?P<dag>\w+): (?P<state>\w+) \((?P<run>[^)]+)\)$",
-                                                                  stdout, re.MULTILINE)}
+def latest_runs(env: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{dag_id: (state, run_id)} of each DAG's latest run, read from Airflow's own metadata database (the
+    SQLite file `environment()` configures); the warehouse's run id is its build id."""
+    import sqlite3
+    path = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        rows = db.execute("select dag_id, state, run_id from dag_run order by id").fetchall()
+    return {dag_id: (state, run_id) for dag_id, state, run_id in rows}
 
 
 def main(args: list[str]) -> int:

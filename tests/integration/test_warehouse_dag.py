@@ -49,16 +49,16 @@ def warehouse_run(small_world, tmp_path_factory, new_db):
     pipeline.load_landing(url, landing, pseudonym.from_environment())
     env = airflow_local.environment(tmp_path_factory.mktemp("airflow_home"), url, landing)
     result = airflow_local.run([airflow_local.WAREHOUSE_DAG], env, conf={"include_unchecked": True})
-    return url, result
+    return url, result, env
 
 
 # The real scheduler's warehouse run (make test, test_scheduler.py) checks the build id and code version;
 # this dag.test() run adds `include_unchecked` from the run's conf, in make test-scheduler for time.
 @pytest.mark.scheduler
 def test_warehouse_dag_builds_the_marts_and_publishes_under_its_run_id(small_world, warehouse_run):
-    url, result = warehouse_run
+    url, result, env = warehouse_run
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
-    state, run_id = airflow_local.outcomes(result.stdout)[airflow_local.WAREHOUSE_DAG]
+    state, run_id = airflow_local.latest_runs(env)[airflow_local.WAREHOUSE_DAG]
     assert state == "success"
     truth = pd.read_csv(small_world / "truth" / "metrics.csv")
     with psycopg.connect(url) as conn:
