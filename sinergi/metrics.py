@@ -9,44 +9,28 @@ import psycopg
 
 from ingestion import access
 
-from . import fmt
+from . import fmt, settings
 
 COLUMNS = ["as_of", "metric", "region", "breakdown", "numerator", "denominator", "value"]
-NAMES = {
-    "K1": "Koperasi aktif terdaftar sebagai pemberi kerja",
-    "K2": "Pengurus dan karyawan koperasi terlindungi (JKK+JKM)",
-    "K3": "Keputusan perizinan dengan rekomendasi sah",
-    "K4": "Debitur KUR wajib (Kecil/Khusus > Rp100 jt) terlindungi",
-    "K5": "Debitur KUR terlindungi",
-    "K6": "Pemilik UMKM terlindungi",
-    "K7": "Peserta aktif yang iurannya lunas s.d. M-1",
-    "K8": "Peserta BPU (informal) aktif",
-    "K9": "Klaim manfaat dibayar (kasus)",
-    "K9_rupiah": "Klaim manfaat dibayar (Rupiah)",
-    "Q1": "Koperasi aktif yang tertaut ke pemberi kerja",
-}
-COUNTS = {"K8", "K9"}
-# What each figure counts (metrics.md), for the report's readers.
-DEFINITIONS = {
-    "K1": "Penyebut: koperasi berstatus Aktif pada akhir bulan. Pembilang: yang tertaut ke pemberi kerja "
-          "(badan usaha) BPJS Ketenagakerjaan berstatus Aktif pada bulan itu.",
-    "K2": "Penyebut: orang berbeda yang menjabat di koperasi aktif pada akhir bulan (Ketua s.d. Karyawan). "
-          "Pembilang: yang menjadi peserta aktif dengan sekurang-kurangnya JKK dan JKM.",
-    "K3": "Penyebut: keputusan Disetujui untuk Pendirian atau Evaluasi Status yang diputus pada bulan itu. "
-          "Pembilang: yang mencantumkan surat rekomendasi yang ada, untuk koperasi yang sama, dan berlaku "
-          "pada tanggal keputusan.",
-    "K4": "Penyebut: fasilitas KUR Kecil atau KUR Khusus di atas Rp100.000.000 yang dicairkan pada bulan itu. "
-          "Pembilang: yang debiturnya peserta aktif pada tanggal pencairan atau dalam 30 hari sesudahnya.",
-    "K5": "Penyebut: semua fasilitas KUR yang dicairkan pada bulan itu. Pembilang: seperti K4.",
-    "K6": "Penyebut: usaha dalam snapshot UMKM terakhir s.d. bulan itu. Pembilang: yang pemiliknya peserta aktif.",
-    "K7": "Penyebut: peserta aktif pada bulan itu. Pembilang: yang iurannya (pemberi kerja untuk PU, sendiri "
-          "untuk BPU) lunas s.d. bulan M-1.",
-    "K8": "Jumlah peserta BPU (bukan penerima upah) aktif pada bulan itu.",
-    "K9": "Jumlah klaim manfaat yang dibayar pada bulan itu.",
-    "K9_rupiah": "Nilai klaim manfaat yang dibayar pada bulan itu, dalam Rupiah.",
-    "Q1": "Mutu integrasi: bagian koperasi aktif yang tertaut ke pemberi kerja (menurut cara penautan), dan "
-          "baris yang dikarantina per pengirim.",
-}
+# The metric catalogue, one definition for everything (dbt seed `ref_metrics`, read by the warehouse's test
+# assert_every_metric_is_in_the_catalogue, by the command line, the dashboard and the report): its name,
+# its kind (`bagian` a share, `jumlah` a count, `rupiah` an amount), what it counts (metrics.md) and the
+# marts it is computed from.
+CATALOGUE_FILE = settings.PROJECT_ROOT / "dbt_project" / "seeds" / "ref_metrics.csv"
+
+
+def _catalogue() -> list[dict]:
+    with open(CATALOGUE_FILE, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+CATALOGUE = _catalogue()
+NAMES = {m["metric"]: m["nama"] for m in CATALOGUE}
+DEFINITIONS = {m["metric"]: m["definisi"] for m in CATALOGUE}
+KINDS = {m["metric"]: m["jenis"] for m in CATALOGUE}
+MARTS = {m["metric"]: tuple(m["marts"].split()) for m in CATALOGUE}
+SHARES = [m for m, kind in KINDS.items() if kind == "bagian"]
+COUNTS = {m for m, kind in KINDS.items() if kind == "jumlah"}
 
 
 @dataclass
@@ -115,7 +99,7 @@ def to_json_rows(rows: list[dict]) -> list[dict]:
 
 def shown(row: dict, brief: bool = False) -> str:
     """A figure as an Indonesian reader expects it: `10,5% (21/200)`, `12.345`, `Rp1.250.000`."""
-    if row["metric"] == "K9_rupiah":
+    if KINDS.get(row["metric"]) == "rupiah":
         return fmt.rupiah(float(row["numerator"]))
     if row["denominator"] is None:
         return fmt.angka(float(row["numerator"]))

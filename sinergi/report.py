@@ -20,7 +20,7 @@ from . import fmt, labels, metrics, report_linkage, spreadsheet
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 SHOWN_ENTITIES = 25  # per metric in the document; the CSV beside it lists them all
-FAILING = [m for m in metrics.NAMES if m not in metrics.COUNTS | {"K9_rupiah"}]
+FAILING = metrics.SHARES
 
 FIGURES = """
 select m.metric, m.region, r.region_name, m.numerator, m.denominator, m.value
@@ -196,7 +196,7 @@ def _by_metric(figures: list[dict], previous: dict, entities: list[dict], names:
         failing = [e for e in entities if e["metric"] == metric]
         out.append({"metric": metric, "name": name, "definition": metrics.DEFINITIONS[metric],
                     "national": regions[0], "provinces": regions[1:], "failing": failing,
-                    "name_column": _name_column(metric, names), "count": metric in metrics.COUNTS | {"K9_rupiah"}})
+                    "name_column": _name_column(metric, names), "count": metric not in metrics.SHARES, "kind": metrics.KINDS[metric]})
     return out
 
 

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from ingestion import access
 
-from . import settings
+from . import metrics, settings
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
 MANIFEST = DBT_DIR / "target" / "manifest.json"
@@ -175,19 +175,7 @@ def node_results(target_dir: Path | None = None) -> dict:
 
 # The marts each published metric is computed from (fct_metric_entities reads them; the Q1 quarantine
 # counts come from the ledger). tests/integration/test_build_isolation.py checks this against fct_metric_entities.sql.
-METRIC_MARTS = {
-    "K1": ("fct_cooperative_coverage",),
-    "K2": ("fct_officer_coverage",),
-    "K3": ("fct_licensing_compliance",),
-    "K4": ("fct_kur_coverage",),
-    "K5": ("fct_kur_coverage",),
-    "K6": ("fct_umkm_coverage",),
-    "K7": ("fct_contribution_compliance",),
-    "K8": ("fct_contribution_compliance",),
-    "K9": ("fct_claims_paid",),
-    "K9_rupiah": ("fct_claims_paid",),
-    "Q1": ("fct_cooperative_coverage", "fct_officer_coverage", "fct_kur_coverage", "stg_audit__quarantined_rows"),
-}
+METRIC_MARTS = metrics.MARTS
 # Every metric reaches the warehouse's readers through these: when one is not rebuilt, no figure is.
 PUBLISHING = ("fct_metric_entities", "fct_metrics", "fct_metrics_published")
 _FAILED = {"error", "fail", "runtime error"}

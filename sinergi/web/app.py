@@ -95,7 +95,7 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
     templates.env.filters.update(angka=fmt.angka, rupiah=lambda v: fmt.rupiah(float(v)), persen=fmt.persen,
                                  bulan=fmt.bulan, tanggal=fmt.tanggal)
     labels.register(templates.env)
-    templates.env.globals.update(metric_names=metrics.NAMES, event_names=EVENTS)
+    templates.env.globals.update(metric_names=metrics.NAMES, metric_kinds=metrics.KINDS, event_names=EVENTS)
 
     def session_token(request: Request) -> str | None:
         return request.cookies.get(config.session_cookie)
@@ -204,7 +204,7 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
         region = who.province or "ID"
         trend = db.rows(who.role, queries.REGION_TREND, {"region": region})
         cards = _cards(trend, ctx["bulan"], ctx["months"])
-        ratios = {m: [None] * len(ctx["months"]) for m in metrics.NAMES if m not in metrics.COUNTS | {"K9_rupiah"}}
+        ratios = {m: [None] * len(ctx["months"]) for m in metrics.SHARES}
         for r in trend:
             if r["metric"] in ratios:
                 ratios[r["metric"]][ctx["months"].index(r["bulan"])] = float(r["value"])
@@ -221,11 +221,11 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
         metrik = metrik if metrik in metrics.NAMES else "K1"
         rows = db.rows(who.role, queries.REGIONS, {"bulan": ctx["bulan"], "provinsi": provinsi})
         table = _pivot(rows)
-        key = (lambda t: float(t[metrik]["numerator"])) if metrik in metrics.COUNTS | {"K9_rupiah"} else \
+        key = (lambda t: float(t[metrik]["numerator"])) if metrik not in metrics.SHARES else \
             (lambda t: float(t[metrik]["value"]))
         ranked = sorted((t for t in table if metrik in t), key=key, reverse=True)
         chart = charts.ranking([t["region_name"] for t in ranked], [key(t) for t in ranked],
-                               metrics.NAMES[metrik], percent=metrik not in metrics.COUNTS | {"K9_rupiah"}) \
+                               metrics.NAMES[metrik], percent=metrik in metrics.SHARES) \
             if ranked else ""
         return page(request, "wilayah.html", who, table=table, ranked=ranked, metrik=metrik, chart=chart,
                     provinsi=provinsi, **ctx)

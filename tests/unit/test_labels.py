@@ -113,3 +113,16 @@ def test_every_ledger_status_has_one_label_read_by_the_command_line_and_the_repo
     for module in ("cli_ingest.py", "report.py", "web/app.py"):
         source = (settings.PROJECT_ROOT / "sinergi" / module).read_text(encoding="utf-8")
         assert not any(f'"{label}"' in source for label in labels.LOAD_STATUS.values()), module
+
+
+def test_the_metric_catalogue_is_one_file_that_the_code_and_pages_read():
+    """Names, kinds and definitions of the metrics live in the dbt seed ref_metrics (the warehouse's test
+    assert_every_metric_is_in_the_catalogue ties it to fct_metrics); nothing else spells a metric's kind."""
+    from sinergi import metrics, transform
+    assert list(metrics.NAMES) == ["K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9", "K9_rupiah", "Q1"]
+    assert set(metrics.KINDS.values()) == {"bagian", "jumlah", "rupiah"}
+    assert all(metrics.DEFINITIONS[m] and metrics.MARTS[m] for m in metrics.NAMES)
+    assert transform.METRIC_MARTS is metrics.MARTS
+    pages = [*(settings.PROJECT_ROOT / "sinergi").rglob("*.html"), *(settings.PROJECT_ROOT / "sinergi").rglob("*.py")]
+    spelled = [p.name for p in pages if re.search(r"""["']K9_rupiah["']""", p.read_text(encoding="utf-8"))]
+    assert spelled == [], "a metric's kind spelt outside the catalogue"
