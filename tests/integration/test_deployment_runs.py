@@ -184,7 +184,7 @@ def test_compose_executor_auth_manager_and_providers_import_at_pinned_versions(t
 def test_image_build_parses_the_dbt_project(tmp_path):
     """The Dockerfile's steps after `pip install`, replayed on a copy: its COPY lines into <tmp>/opt/sinergi
     (less what the .dockerignore keeps out), then its `dbt parse` RUN line as written. The manifest and the
-    partial-parse file come out, with the seeds of ingestion/reference, and no database is needed."""
+    partial-parse file come out, with every seed (the loader's region_code_changes too), and no database is needed."""
     image = tmp_path / "image"
     skip = shutil.ignore_patterns("__pycache__", "*.pyc", "target", "logs", ".user.yml")
     for source, target in compose.dockerfile_copies().items():
@@ -206,7 +206,8 @@ def test_image_build_parses_the_dbt_project(tmp_path):
     nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"].values()
     kinds = {n["resource_type"] for n in nodes}
     assert {"model", "seed", "test"} <= kinds
-    assert any("ingestion/reference" in n["original_file_path"] for n in nodes if n["resource_type"] == "seed")
+    seeds = {n["original_file_path"] for n in nodes if n["resource_type"] == "seed"}
+    assert {"seeds/region_code_changes.csv", "seeds/ref_metrics.csv"} <= seeds
 
 
 # --- (b) every service runs --------------------------------------------------------------------------
