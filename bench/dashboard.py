@@ -30,14 +30,15 @@ PAGES = ["/", "/wilayah", "/wilayah?provinsi=35", "/koperasi", "/kur", "/kur?waj
 def national(scale: float) -> str:
     from ingestion import pipeline
     from simulator import Options, generate
-    from sinergi import settings, transform, warehouse
+    from sinergi.core import settings
+    from sinergi.warehouse import database, dbt_runner
     out = Path(tempfile.mkdtemp(prefix="sinergi_bench_dash_"))
     generate(Options(profile="national", scale=scale, months=2, start="2024-01", seed=3, defect_rate=0.001), out)
     url = settings.warehouse_url().rsplit("/", 1)[0] + "/sinergi_bench_dashboard"
-    warehouse.drop_database(url)
-    warehouse.create_database(url)
+    database.drop_database(url)
+    database.create_database(url)
     pipeline.load_by_sender(url, out / "landing")
-    transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
+    dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=False)
     return url
 
 
@@ -81,9 +82,9 @@ def main() -> None:
     if factor > 1:
         inflate(url, factor)
     from ingestion import access
-    from sinergi.web import users
-    from sinergi.web.app import create_app
-    from sinergi.web.db import Database
+    from sinergi.serve.web import users
+    from sinergi.serve.web.app import create_app
+    from sinergi.serve.web.db import Database
     for name, role in (("bench", "analyst"), ("bench_35", "wilayah:35")):
         users.add(url, name, "bench-password", role)
     db = Database(url)

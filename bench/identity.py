@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ingestion import pseudonym  # noqa: E402
 from simulator import truth_check  # noqa: E402
-from sinergi import settings  # noqa: E402
+from sinergi.core import settings  # noqa: E402
 
 COLUMNS = ["records", "expected", "linked", "correct", "unrecoverable", "precision", "recall", "recall_all"]
 

@@ -26,14 +26,15 @@ sys.path.insert(0, str(ROOT))
 
 from simulator import Options, generate  # noqa: E402
 from simulator.bigfile import big_peserta  # noqa: E402
-from sinergi import settings, warehouse  # noqa: E402
+from sinergi.core import settings  # noqa: E402
+from sinergi.warehouse import database  # noqa: E402
 
 REL = "bpjstk/K1301/K1301_peserta_202401.csv"
 
 
 def fresh_db() -> str:
     url = settings.warehouse_url().rsplit("/", 1)[0] + f"/sinergi_bench_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database(url)
+    database.create_database(url)
     return url
 
 
@@ -104,7 +105,7 @@ def main() -> None:
         results[rows] = project_path(url, landing)
         if rows == args.rows:
             floor_s = layout_floor(url, work)
-        warehouse.drop_database(url)
+        database.drop_database(url)
     rows = args.rows
     big = work / f"landing_{rows}_copy.csv"
     big_peserta(source, big, rows)
@@ -113,7 +114,7 @@ def main() -> None:
         copy_s = psql_copy(url, big)
         pandas_s = pandas_to_sql(url, big, args.pandas_rows)
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
     ours = rows / results[rows][0]
     floor = rows / copy_s
     slow = args.pandas_rows / pandas_s

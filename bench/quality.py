@@ -34,7 +34,8 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from simulator import Options, generate  # noqa: E402
-from sinergi import settings, warehouse  # noqa: E402
+from sinergi.core import settings  # noqa: E402
+from sinergi.warehouse import database  # noqa: E402
 
 WORLD = Options(profile="national", scale=0.0002, months=1, seed=3)
 OLD_REV = "235e671"  # the last commit validating each batch with its own checkpoint
@@ -81,7 +82,7 @@ def prepare(world: Path, n: int, work: Path) -> tuple[str, list[int], int]:
     files = [f for f in waiting if "_peserta_" in f]
     warm = [f for f in waiting if "_klaim_" in f][:1]
     url = url_of(f"sinergi_bench_q_{uuid.uuid4().hex[:8]}")
-    warehouse.create_database(url)
+    database.create_database(url)
     t = time.perf_counter()
     pipeline.load_files(url, landing, files + warm, pseudonym.from_environment())
     print(f"dimuat: {len(files)} berkas peserta + 1 klaim dalam {time.perf_counter() - t:.0f} s", flush=True)
@@ -126,7 +127,7 @@ def measure(mod, template: str, ids: list[int], warm: int, work: Path) -> tuple[
                 "where load_id = any(%s)", (ids,))}
         return seconds, len(runs), quality, results
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
 
 
 def main() -> None:
@@ -151,7 +152,7 @@ def main() -> None:
     if not args.no_old:
         impls.insert(0, ("lama", module(old_path, "quality_old")))
     url, ids, warm = prepare(world, max(sizes), work)
-    template = warehouse.database_name(url)
+    template = database.database_name(url)
     print(f"{'muatan':>7} {'versi':>5} {'detik':>9} {'detik/muatan':>13} {'checkpoint':>11}", flush=True)
     try:
         for n in sizes:
@@ -166,7 +167,7 @@ def main() -> None:
                 if not same:
                     sys.exit(1)
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -27,14 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from simulator import Options, generate  # noqa: E402
-from sinergi import airflow_local, settings, warehouse  # noqa: E402
+from sinergi.core import settings  # noqa: E402
+from sinergi.orchestration import airflow_local  # noqa: E402
+from sinergi.warehouse import database  # noqa: E402
 
 GOAL = 1.5
 
 
 def _new_db() -> str:
     url = settings.warehouse_url().rsplit("/", 1)[0] + f"/sinergi_bench_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database(url)
+    database.create_database(url)
     return url
 
 
@@ -49,7 +51,7 @@ def plain(world: Path, work: Path) -> float:
         subprocess.run([sinergi, "build"], env=env, check=True, stdout=subprocess.DEVNULL)
         return time.perf_counter() - start
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
 
 
 def scheduled(world: Path, work: Path, executor: str) -> float:
@@ -76,7 +78,7 @@ def scheduled(world: Path, work: Path, executor: str) -> float:
             print(f"dag-processor while idle: {idle:.1%} of a core (goal < 5%)")
             return elapsed
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
 
 
 def print_timeline(airflow) -> None:

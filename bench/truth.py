@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from ingestion import pipeline  # noqa: E402
 from simulator import Options, generate, truth_check  # noqa: E402
-from sinergi import settings, transform, warehouse  # noqa: E402
+from sinergi.core import settings  # noqa: E402
+from sinergi.warehouse import database, dbt_runner  # noqa: E402
 
 STARTS = ("2024-01", "2024-04", "2024-07", "2024-10", "2025-02")
 
@@ -46,10 +47,10 @@ def check(opts: Options, work: Path) -> tuple[int, int, list[str]]:
     out = work / f"world_{opts.seed}"
     generate(opts, out)
     url = settings.warehouse_url().rsplit("/", 1)[0] + f"/sinergi_truth_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database(url)
+    database.create_database(url)
     try:
         pipeline.load_by_sender(url, out / "landing")
-        transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
+        dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=False)
         figures = len(truth_check.truth_metrics(out))
         if opts.defect_rate:
             explained = truth_check.explain_differences(url, out)
@@ -58,7 +59,7 @@ def check(opts: Options, work: Path) -> tuple[int, int, list[str]]:
         diffs = truth_check.metric_differences(url, out)
         return figures, len(diffs), [_row(r) for _, r in diffs.iterrows()]
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
         shutil.rmtree(out, ignore_errors=True)
 
 

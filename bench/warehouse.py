@@ -1,6 +1,6 @@
 """Benchmark (not a test): the dbt warehouse build at two national scales, and the cost of one more month.
 
-    .venv/bin/python bench/warehouse.py [--scales 0.001 0.01]
+    .venv/bin/python bench/database.py [--scales 0.001 0.01]
 
 For each scale: a national world of two months is generated and loaded; the warehouse is built after
 month 1 (the first build), then month 2 is loaded and built again (incremental: only month 2 is
@@ -27,7 +27,8 @@ import psycopg  # noqa: E402
 
 from ingestion import pipeline  # noqa: E402
 from simulator import Options, generate  # noqa: E402
-from sinergi import settings, transform, warehouse  # noqa: E402
+from sinergi.core import settings  # noqa: E402
+from sinergi.warehouse import database, dbt_runner  # noqa: E402
 
 LAYERS = ("staging", "intermediate", "identity", "restricted", "marts", "published", "reference")
 
@@ -36,7 +37,7 @@ def timed_build(url: str, build_id: str) -> float:
     """Seeds and models (the warehouse itself); the dbt data tests run over whole tables and are timed
     apart by `dbt build` in the test suite."""
     start = time.perf_counter()
-    transform.dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"], url,
+    dbt_runner.dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test"], url,
                   {"include_unchecked": True, "build_id": build_id}, quiet=True)
     return time.perf_counter() - start
 
@@ -53,7 +54,7 @@ def one_scale(scale: float, work: Path) -> dict:
     generate(Options(profile="national", scale=scale, months=2, seed=5, defect_rate=0.001), world)
     print(f"  scale {scale}: generated in {time.perf_counter() - t:.0f} s", flush=True)
     url = settings.warehouse_url().rsplit("/", 1)[0] + f"/sinergi_bench_{uuid.uuid4().hex[:8]}"
-    warehouse.create_database(url)
+    database.create_database(url)
     try:
         landing = world / "landing"
         first = [f for f in pipeline.pending(landing) if "_202401" in Path(f).name]
@@ -72,7 +73,7 @@ def one_scale(scale: float, work: Path) -> dict:
               f"full rebuild of both months {full:.1f} s", flush=True)
         return result
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Airflow DAG. BPJS Ketenagakerjaan branch offices: monthly reports, CSV or Excel per branch."""
-from sinergi.orchestration import ingest_dag
+from sinergi.orchestration.wiring import ingest_dag
 
 dag = ingest_dag("bpjstk", schedule="0 3 * * *", doc_md="""
 Loads `landing/bpjstk/<KODE>/` (peserta, badan_usaha, iuran, klaim, rekomendasi). Branches report monthly on

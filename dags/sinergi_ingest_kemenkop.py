@@ -1,5 +1,5 @@
 """Airflow DAG. Ministry of Cooperatives and SMEs: ODS daily snapshots and increments, SIDT monthly UMKM registry."""
-from sinergi.orchestration import ingest_dag
+from sinergi.orchestration.wiring import ingest_dag
 
 dag = ingest_dag("kemenkop", schedule="30 1 * * *", doc_md="""
 Loads `landing/kemenkop/ods` (daily: koperasi, pengurus, perizinan) and `landing/kemenkop/sidt` (monthly UMKM).

@@ -1,5 +1,5 @@
 """Airflow DAG. The dbt warehouse (staging, identity, marts, Inpres 2/2021 metrics), once per delivery cycle."""
-from sinergi.orchestration import warehouse_dag
+from sinergi.orchestration.wiring import warehouse_dag
 
 dag = warehouse_dag(doc_md="""
 Runs `dbt build` on `dbt_project/` (what `sinergi build` runs) once every sender has completed a delivery

@@ -34,9 +34,9 @@ COPY --chown=airflow:0 dags /opt/sinergi/dags
 
 # dbt_project/target/manifest.json and partial_parse.msgpack for the code above. Parsing needs no database,
 # but dbt reuses the partial-parse state only for the same connection settings (all but the password):
-# these are the ones sinergi.transform derives from docker-compose.yml's WAREHOUSE_URL (tests/unit/test_compose.py
+# these are the ones sinergi.warehouse.dbt_runner derives from docker-compose.yml's WAREHOUSE_URL (tests/unit/test_compose.py
 # checks it); a build's own parameters are environment variables, which re-parse only the files that read
-# them. sinergi.transform starts each warehouse's target folder from this state. The simulator (tests,
+# them. sinergi.warehouse.dbt_runner starts each warehouse's target folder from this state. The simulator (tests,
 # benchmarks, `make demo`) is not copied: the product never imports it. Writable by group 0, like the rest.
 RUN cd /opt/sinergi/dbt_project \
  && SINERGI_DBT_HOST=postgres SINERGI_DBT_PORT=5432 SINERGI_DBT_USER=sinergi SINERGI_DBT_DBNAME=sinergi \

@@ -14,7 +14,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sinergi import cli_ingest, cli_options, cli_warehouse, fmt, settings
+from sinergi.cli import ingest as cli_ingest
+from sinergi.cli import options as cli_options
+from sinergi.cli import warehouse as cli_warehouse
+from sinergi.core import fmt, settings
 
 app = typer.Typer(help="Simulator Sinergi: dunia kiriman buatan beserta kebenarannya, dan demo lengkap.",
                   no_args_is_help=True, add_completion=False)
@@ -129,8 +132,10 @@ def _demo_people(url: str, out: Path) -> None:
     from psycopg import sql
 
     from ingestion import access
-    from sinergi import demo_keys, metrics, report, transform
-    from sinergi.web import users
+    from sinergi.core import demo_keys
+    from sinergi.serve import report
+    from sinergi.serve.web import users
+    from sinergi.warehouse import dbt_runner, metrics
     password = pysecrets.token_urlsafe(12)
     accounts = [("analis", "analyst"), ("auditor", "auditor"), ("jatim", "wilayah:35")]
     for name, role in accounts:
@@ -149,7 +154,7 @@ def _demo_people(url: str, out: Path) -> None:
     latest = metrics.months(url)[-1]
     with console.status(f"[bold]Menyusun laporan kepatuhan {latest} dan dokumentasi dbt..."):
         written = report.write(url, latest, out / "laporan")
-        transform.docs(url)
+        dbt_runner.docs(url)
     console.print(f"\nLaporan kepatuhan untuk auditor: [bold]{written.html}[/] dan [bold]{written.pdf}[/]")
     console.print("Buka dasbor (masuk ke basis data sebagai sinergi_web, seperti di produksi) dengan:\n"
                   f"  [bold].venv/bin/sinergi serve --env-file {settings_file}[/]\n"

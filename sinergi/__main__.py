@@ -1,4 +1,4 @@
 """`python -m sinergi`: the command line where the project is on PYTHONPATH but not installed (the image)."""
-from .cli import main
+from sinergi.cli import main
 
 main()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from sinergi import settings
+from sinergi.core import settings
 
 ROOT = settings.PROJECT_ROOT
 

@@ -78,34 +78,36 @@ def national_month_warehouse(national_month_world, tmp_path_factory, new_db):
 @pytest.fixture(scope="session")
 def pg_url():
     """A uniquely named database on the local server, dropped after the session."""
-    from sinergi import settings, warehouse
+    from sinergi.core import settings
+    from sinergi.warehouse import database
     base = os.environ.get("TEST_PG_URL", settings.DEFAULT_WAREHOUSE_URL)
     url = base.rsplit("/", 1)[0] + f"/sinergi_test_{uuid.uuid4().hex[:10]}"
-    if not warehouse.server_answers(url):
+    if not database.server_answers(url):
         pytest.fail(f"No PostgreSQL answers at {url}: start it or set TEST_PG_URL")
-    warehouse.create_database(url)
+    database.create_database(url)
     yield url
-    warehouse.drop_database(url)
+    database.drop_database(url)
 
 
 @pytest.fixture(scope="session")
 def new_db():
     """Factory of fresh, uniquely named databases; all dropped after the session."""
-    from sinergi import settings, warehouse
+    from sinergi.core import settings
+    from sinergi.warehouse import database
     base = os.environ.get("TEST_PG_URL", settings.DEFAULT_WAREHOUSE_URL)
     made = []
 
     def make() -> str:
         url = base.rsplit("/", 1)[0] + f"/sinergi_test_{uuid.uuid4().hex[:10]}"
-        if not warehouse.server_answers(url):
+        if not database.server_answers(url):
             pytest.fail(f"No PostgreSQL answers at {url}: start it or set TEST_PG_URL")
-        warehouse.create_database(url)
+        database.create_database(url)
         made.append(url)
         return url
 
     yield make
     for url in made:
-        warehouse.drop_database(url)
+        database.drop_database(url)
 
 
 @pytest.fixture(scope="session")

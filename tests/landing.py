@@ -15,11 +15,11 @@ def copy_landing(world, target):
 def load_and_build(world, tmp_path_factory, new_db, name, with_tests=True):
     """Load a world's landing folder into a fresh database and build the warehouse; returns its URL."""
     from ingestion import pipeline
-    from sinergi import transform
+    from sinergi.warehouse import dbt_runner
     landing = copy_landing(world, tmp_path_factory.mktemp(name) / "landing")
     url = new_db()
     pipeline.load_by_sender(url, landing)
-    transform.build(url, include_unchecked=True, quiet=True, with_tests=with_tests)
+    dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=with_tests)
     return url
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from ingestion import contracts, pipeline, pseudonym
 from simulator import truth_check
-from sinergi import metrics, transform
+from sinergi.warehouse import dbt_runner, metrics
 
 from landing import copy_landing
 
@@ -31,7 +31,7 @@ PESERTA_FEB = "bpjstk/K1301/K1301_peserta_202402.csv"
 OFFICERS_FEB = "kemenkop/ods/pengurus_20240229.csv"
 COOPERATIVES_FEB = "kemenkop/ods/koperasi_20240229.csv"
 KUR_BRI_FEB = "himbara/bri/KUR_BRI_202402.txt"
-COMPLIANCE = transform.DBT_DIR / "models" / "marts" / "compliance"
+COMPLIANCE = dbt_runner.DBT_DIR / "models" / "marts" / "compliance"
 
 
 def _rows(url, sql, params=()):
@@ -111,7 +111,7 @@ def blank_niks(clean_world, tmp_path_factory, new_db):
                for line in blank_officer.split(b"\n")[1:] if line.split(b",")[1:2] == [b'""']]
     url = new_db()
     pipeline.load_by_sender(url, landing)
-    transform.build(url, include_unchecked=True, quiet=True)  # with the dbt tests: raises if any fails
+    dbt_runner.build(url, include_unchecked=True, quiet=True)  # with the dbt tests: raises if any fails
     return {"url": url, "landing": landing, "nib": nib, "umkm": umkm, "peserta": peserta, "officers": officers,
             "facility": facility, "post": post,
             "stranger_token": pseudonym.from_environment().token(stranger[1].decode())}
@@ -223,14 +223,14 @@ def test_a_failing_staging_test_skips_only_what_depends_on_it_and_build_says_whi
 # --- no database ----------------------------------------------------------------------------------------
 
 def test_each_metric_is_mapped_to_the_marts_it_is_computed_from():
-    assert set(transform.METRIC_MARTS) == set(metrics.NAMES)
+    assert set(dbt_runner.METRIC_MARTS) == set(metrics.NAMES)
     sql = (COMPLIANCE / "fct_metric_entities.sql").read_text(encoding="utf-8")
     for block in re.split(r"\n\),\n", sql):
         named = set(re.findall(r"'(K\d|K9_rupiah|Q1)'", block))
         for ref in re.findall(r"ref\('(\w+)'\)", block):
-            assert named and all(ref in transform.METRIC_MARTS[m] for m in named), (ref, named)
+            assert named and all(ref in dbt_runner.METRIC_MARTS[m] for m in named), (ref, named)
     quarantine = (COMPLIANCE / "fct_metrics.sql").read_text(encoding="utf-8")
-    assert "ref('stg_audit__quarantined_rows')" in quarantine and "stg_audit__quarantined_rows" in transform.METRIC_MARTS["Q1"]
+    assert "ref('stg_audit__quarantined_rows')" in quarantine and "stg_audit__quarantined_rows" in dbt_runner.METRIC_MARTS["Q1"]
 
 
 def _node(kind, name, parents=(), **extra):
@@ -256,7 +256,7 @@ def test_the_report_says_what_failed_what_was_skipped_and_why_each_metric_is_sta
               "assert_metrics_add_up": "skipped"}
     results = {"results": [{"unique_id": uid, "status": status[n["name"]], "failures": 1 if status[n["name"]] == "fail" else None,
                             "message": "Got 1 result, configured to fail if != 0"} for uid, n in graph.items()]}
-    report = transform.build_report(results, manifest)
+    report = dbt_runner.build_report(results, manifest)
     assert [f.text() for f in report.failures] == [
         "uji not_null_stg_kemenkop__umkm_nik_token pada stg_kemenkop__umkm: 1 baris melanggar"]
     assert report.skipped == ["fct_umkm_coverage", "fct_metric_entities", "fct_metrics"] and report.rebuilt == 3
@@ -270,6 +270,6 @@ def test_the_report_says_what_failed_what_was_skipped_and_why_each_metric_is_sta
     # A model that errors is a failure too; nothing skipped on the publishing path leaves other metrics current.
     results = {"results": [{"unique_id": "model.sinergi.fct_umkm_coverage", "status": "error",
                             "message": "Database Error in model fct_umkm_coverage\n  division by zero"}]}
-    report = transform.build_report(results, manifest)
+    report = dbt_runner.build_report(results, manifest)
     assert [f.text() for f in report.failures] == ["model fct_umkm_coverage: Database Error in model fct_umkm_coverage"]
     assert set(report.stale) == {"K6"}

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import psycopg
 
-from sinergi import settings, warehouse
+from sinergi.core import settings
+from sinergi.warehouse import database
 
 ROOT = settings.PROJECT_ROOT
 SINERGI = str(Path(sys.executable).parent / "sinergi")
@@ -33,24 +34,24 @@ def test_generate_rejects_bad_arguments_in_bahasa(tmp_path):
 
 
 def test_ensure_creates_a_missing_database(pg_url):
-    url = pg_url.rsplit("/", 1)[0] + "/" + warehouse.database_name(pg_url) + "_x"
+    url = pg_url.rsplit("/", 1)[0] + "/" + database.database_name(pg_url) + "_x"
     try:
         said = []
-        assert warehouse.ensure(url, say=said.append) == url
+        assert database.ensure(url, say=said.append) == url
         assert said and "dibuat" in said[0]
         with psycopg.connect(url) as conn:
             assert conn.execute("select 1").fetchone() == (1,)
         said.clear()
-        warehouse.ensure(url, say=said.append)
+        database.ensure(url, say=said.append)
         assert said == [], "an existing database is left alone"
     finally:
-        warehouse.drop_database(url)
+        database.drop_database(url)
 
 
 def test_no_server_falls_back_to_embedded_postgres(tmp_path, monkeypatch):
-    monkeypatch.setattr(warehouse, "EMBEDDED_DIR", tmp_path / "pgdata")
+    monkeypatch.setattr(database, "EMBEDDED_DIR", tmp_path / "pgdata")
     said = []
-    url = warehouse.ensure("postgresql://postgres@127.0.0.1:1/sinergi", say=said.append)
+    url = database.ensure("postgresql://postgres@127.0.0.1:1/sinergi", say=said.append)
     assert "PostgreSQL tertanam" in said[0]
     with psycopg.connect(url) as conn:
         assert conn.execute("select current_database()").fetchone() == ("sinergi",)

@@ -22,9 +22,9 @@ import pytest
 import uvicorn
 
 from ingestion import access, quality, reasons
-from sinergi import fmt, labels, settings
-from sinergi.web import users
-from sinergi.web.app import create_app
+from sinergi.core import fmt, labels, settings
+from sinergi.serve.web import users
+from sinergi.serve.web.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -223,7 +223,7 @@ def test_list_counts_from_aggregates_equal_counting_the_rows(defective_warehouse
     (national lists are too long to count per view), it equals counting the rows."""
     from dataclasses import replace
 
-    from sinergi.web import queries
+    from sinergi.serve.web import queries
     values = {"bulan": MONTH, "provinsi": None, "bank": None, "skema": None, "wajib": False, **params}
     counted = [listing for listing in vars(queries).values() if isinstance(listing, queries.Listing) and listing.counted]
     assert counted

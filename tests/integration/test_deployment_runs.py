@@ -1,7 +1,7 @@
 """The deployment runs: docker-compose.yml's services started outside Docker, the way their containers would be.
 
 No Docker engine runs here, so each service's command runs as a process of this checkout instead, with the
-service's compose environment interpolated from a .env that `sinergi.envfile` writes (random secrets), and
+service's compose environment interpolated from a .env that `sinergi.core.envfile` writes (random secrets), and
 the container's world mapped onto this machine:
 
 - hosts: `postgres` -> the local PostgreSQL (a throwaway metadata database and a throwaway warehouse,
@@ -34,7 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from sinergi import envfile, settings
+from sinergi.core import envfile, settings
 
 import compose_file as compose
 

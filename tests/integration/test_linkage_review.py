@@ -13,7 +13,8 @@ from psycopg import sql
 from test_dashboard import MONTH, _login, _shot, browser, server  # noqa: F401  (fixtures shared with the dashboard)
 
 from ingestion import access
-from sinergi import fmt, report
+from sinergi.core import fmt
+from sinergi.serve import report
 
 PAIRS = {"pengurus_peserta", "umkm_peserta", "kur_peserta"}
 
@@ -196,7 +197,7 @@ def test_decisions_win_over_the_model_in_the_next_build(defective_warehouse):
     """`terima` links the pair with rule `keputusan`, `tolak` removes that candidate: in the next build of the
     linkage models (only those: the metric marts are left as they are). The decisions are removed afterwards
     and the same models rebuilt, so the shared warehouse ends as it began."""
-    from sinergi import transform
+    from sinergi.warehouse import dbt_runner
 
     models = ["stg_audit__link_decisions", "int_identity__person_links", "fct_link_review", "fct_linkage_quality",
               "fct_linkage_bias"]
@@ -211,7 +212,7 @@ def test_decisions_win_over_the_model_in_the_next_build(defective_warehouse):
                 insert into audit.link_decision (record_feed, record_key, kpj, decision, decided_by, review_kind)
                 values (%s, %s, %s, %s, 'auditor', 'sampel_tautan') returning decision_id""",
                 (feed, key, kpj, decision))
-        transform.build(defective_warehouse, include_unchecked=True, quiet=True,
+        dbt_runner.build(defective_warehouse, include_unchecked=True, quiet=True,
                         select=["stg_audit__months_to_refresh", *models], with_tests=False)
         # A decision can move any month a person appears in: the next build recomputes every month.
         assert _all(defective_warehouse, "select count(*) filter (where refresh_from = '-infinity'), count(*) "
@@ -227,5 +228,5 @@ def test_decisions_win_over_the_model_in_the_next_build(defective_warehouse):
     finally:
         with psycopg.connect(defective_warehouse) as conn:
             conn.execute("delete from audit.link_decision")
-        transform.build(defective_warehouse, include_unchecked=True, quiet=True, select=models, with_tests=False)
+        dbt_runner.build(defective_warehouse, include_unchecked=True, quiet=True, select=models, with_tests=False)
     assert _all(defective_warehouse, link, (feed_a, key_a))[0][1] != "keputusan"

@@ -23,7 +23,7 @@ from psycopg import sql
 
 from ingestion import access, pipeline
 from simulator import Options, generate
-from sinergi import warehouse
+from sinergi.warehouse import database
 
 # A small clean world: one month, every sender and every file layout, a few thousand rows.
 SMALL = Options(profile="seed", scale=0.02, months=1, start="2024-01", seed=7, defect_rate=0.0)
@@ -83,7 +83,7 @@ def test_first_parallel_loads_on_a_new_cluster_create_roles_once_without_errors(
     landing = tmp_path / "landing"
     url_a, url_b = f"{fresh_cluster}/sinergi_a", f"{fresh_cluster}/sinergi_b"
     for url in (url_a, url_b):
-        warehouse.create_database(url)
+        database.create_database(url)
     with psycopg.connect(f"{fresh_cluster}/postgres") as conn:
         assert conn.execute("select count(*) from pg_roles where rolname like 'sinergi%'").fetchone()[0] == 0
     files = pipeline.pending(landing)
@@ -144,7 +144,7 @@ def test_a_set_up_meeting_another_databases_uncommitted_roles_waits_then_succeed
     """The race made certain: another database's session has created the roles (then granted a membership)
     and not committed yet; the set-up here waits for it, loses on the unique index, and must still succeed."""
     url, role = f"{fresh_cluster}/sinergi_c", f"sinergi_wilayah_{PROVINCES[0]}"
-    warehouse.create_database(url)
+    database.create_database(url)
     ident = sql.Identifier
     with psycopg.connect(f"{fresh_cluster}/postgres") as other, ThreadPoolExecutor(1) as pool:
         for name in (access.LOADER, access.TRANSFORMER, *access.READER_ROLES):

@@ -8,8 +8,9 @@ from markupsafe import escape
 from typer.testing import CliRunner
 
 from ingestion import access, reasons
-from sinergi import fmt, labels, report
 from sinergi.cli import app
+from sinergi.core import fmt, labels
+from sinergi.serve import report
 
 MONTH = "2024-02"
 

@@ -17,7 +17,8 @@ import pytest
 from ingestion import contracts, pipeline, pseudonym, quality
 from ingestion import landing as landing_mod
 from simulator import Options, generate
-from sinergi import airflow_local, transform
+from sinergi.orchestration import airflow_local
+from sinergi.warehouse import dbt_runner
 
 MAX_MAP_LENGTH = 1024
 INGEST = airflow_local.INGEST_DAGS
@@ -194,6 +195,6 @@ def test_under_celery_a_delivery_loads_and_builds_once_like_the_plain_commands(c
     from ingestion import quality
     outcomes = pipeline.load_landing(reference, plain, pseudonym.from_environment())
     quality.check_loads(reference, [o.load_id for o in outcomes if o.status in ("loaded", "superseded")])
-    transform.build(reference, quiet=True)
+    dbt_runner.build(reference, quiet=True)
     for mart in MARTS:
         _assert_same_mart(url, reference, mart)

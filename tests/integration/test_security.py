@@ -30,12 +30,13 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from ingestion import access
-from sinergi import envfile, report, settings, spreadsheet
 from sinergi.cli import app as cli
-from sinergi.web import users
-from sinergi.web.app import create_app
-from sinergi.web.db import UnsafeSetup
-from sinergi.web.security import WebConfig
+from sinergi.core import envfile, settings
+from sinergi.serve import report, spreadsheet
+from sinergi.serve.web import users
+from sinergi.serve.web.app import create_app
+from sinergi.serve.web.db import UnsafeSetup
+from sinergi.serve.web.security import WebConfig
 
 ROOT = settings.PROJECT_ROOT
 PASSWORD = "kata-sandi-keamanan"
@@ -198,7 +199,7 @@ def test_the_deployment_checks_its_secrets_before_anything_starts():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
     check = services["secrets-check"]
-    assert check["command"] == ["python", "-m", "sinergi.envfile", "check"]
+    assert check["command"] == ["python", "-m", "sinergi.core.envfile", "check"]
     assert set(envfile.SECRETS) <= set(check["environment"])
     for name, service in services.items():
         if name != "secrets-check" and name != "redis":
@@ -390,7 +391,7 @@ def test_the_neutraliser_prefixes_formulas_and_keeps_numbers():
 
 
 def test_only_the_neutraliser_writes_spreadsheets():
-    for path in [ROOT / "sinergi" / "report.py", *(ROOT / "sinergi" / "web").glob("*.py")]:
+    for path in [ROOT / "sinergi" / "serve" / "report.py", *(ROOT / "sinergi" / "serve" / "web").glob("*.py")]:
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import csv|from openpyxl|import openpyxl)", source, re.M), path
 

@@ -10,7 +10,7 @@ import psycopg
 
 from ingestion import pipeline, pseudonym
 from simulator import truth_check
-from sinergi import transform
+from sinergi.warehouse import dbt_runner
 
 from landing import copy_landing
 
@@ -94,7 +94,7 @@ def test_published_figures_are_kept_and_corrections_shown_with_the_files_that_ch
     keys = pseudonym.from_environment()
     january = [f for f in pipeline.pending(landing) if "_202401" in Path(f).name]
     pipeline.load_files(url, landing, january, keys)
-    first = transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
+    first = dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=False)
     (published,) = _rows(url, "select numerator from marts.fct_metrics "
                               "where as_of = '2024-01-01' and metric = 'K9' and region = 'ID' and breakdown = ''")
 
@@ -102,7 +102,7 @@ def test_published_figures_are_kept_and_corrections_shown_with_the_files_that_ch
     corrected.write_bytes(original)
     _touch_later(corrected, 60)
     pipeline.load_landing(url, landing, keys)
-    second = transform.build(url, include_unchecked=True, quiet=True, with_tests=False)
+    second = dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=False)
     assert first != second
 
     row = _rows(url, """select published_build_id, published_numerator, numerator, is_revised, files_since_publication
@@ -127,15 +127,15 @@ def test_a_batch_that_failed_a_critical_expectation_is_not_read(clean_world, tmp
     # Staging, what it reads, and the record of what each build read (which months the next one redoes):
     # the quality filter is in staging; the marts would add a minute and nothing to this test.
     staging = ["+stg_himbara__kur_facilities", "fct_build_inputs"]
-    transform.build(url, include_unchecked=True, quiet=True, with_tests=False, select=staging)
+    dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=False, select=staging)
     ((failed, rows),) = _rows(url, "select load_id, rows_loaded from audit.load where file like %s", ('%KUR_BRI_202401%',))
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(rows,)]
     with psycopg.connect(url) as conn:
         conn.execute("update audit.load set quality = 'failed' where load_id = %s", (failed,))
-    transform.build(url, include_unchecked=True, quiet=True, with_tests=False, select=staging)
+    dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=False, select=staging)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities where load_id = %s", (failed,)) == [(0,)]
     # Unchecked (pending) batches are left out unless asked for.
-    transform.build(url, quiet=True, with_tests=False, select=staging)
+    dbt_runner.build(url, quiet=True, with_tests=False, select=staging)
     assert _rows(url, "select count(*) from staging.stg_himbara__kur_facilities") == [(0,)]
 
 

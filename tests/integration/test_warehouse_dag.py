@@ -7,7 +7,8 @@ import psycopg
 import pytest
 
 from ingestion import pipeline, pseudonym
-from sinergi import airflow_local, orchestration, settings
+from sinergi.core import settings
+from sinergi.orchestration import airflow_local, wiring
 
 from landing import copy_landing
 
@@ -31,7 +32,7 @@ def test_warehouse_dag_runs_once_every_sender_has_completed_a_cycle(bag):
     from airflow.sdk.definitions.asset import AssetAll
     dag = bag.dags[airflow_local.WAREHOUSE_DAG]
     assert isinstance(dag.schedule, AssetAll)
-    cycles = {orchestration.cycle_asset(sender) for sender in orchestration.SENDERS}
+    cycles = {wiring.cycle_asset(sender) for sender in wiring.SENDERS}
     assert set(dag.schedule.objects) == cycles
     # Each ingestion DAG's one task completes its own sender's cycle.
     emitted = {a for dag_id in airflow_local.INGEST_DAGS for a in bag.dags[dag_id].get_task("load").outlets

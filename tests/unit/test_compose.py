@@ -1,4 +1,4 @@
-"""docker-compose.yml checked against the code (sinergi/settings.py) and its companion files.
+"""docker-compose.yml checked against the code (sinergi/core/settings.py) and its companion files.
 
 No Docker engine is needed: the file is parsed with yaml.safe_load and, where values matter,
 interpolated with the placeholder values of .env.example the way `docker compose` would.
@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from sinergi import settings
+from sinergi.core import settings
 
 from compose_file import (
     AIRFLOW_COMMON,
@@ -123,8 +123,8 @@ def test_image_parses_the_dbt_project_at_build_time():
     assert text.index(run[0]) > max(text.index(f"{IMAGE_ROOT}/{folder}") for folder in PROJECT_DIRS)
     # dbt keeps the partial-parse state only for the same connection settings (the password aside): the
     # parse uses those the build will, derived from the deployment's WAREHOUSE_URL.
-    from sinergi import transform
-    runtime = transform.connection_env(interpolate(env_of(AIRFLOW_COMMON)[settings.ENV_WAREHOUSE_URL]))
+    from sinergi.warehouse import dbt_runner
+    runtime = dbt_runner.connection_env(interpolate(env_of(AIRFLOW_COMMON)[settings.ENV_WAREHOUSE_URL]))
     runtime.pop("SINERGI_DBT_PASSWORD")
     assert dict(re.findall(r"\b(SINERGI_DBT_\w+)=(\S+)", run[0])) == runtime
 

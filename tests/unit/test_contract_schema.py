@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ingestion import contract_schema, contracts
-from sinergi import settings
+from sinergi.core import settings
 
 RAW = yaml.safe_load(resources.files("ingestion").joinpath("contracts.yml").read_text(encoding="utf-8"))
 

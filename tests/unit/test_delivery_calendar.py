@@ -4,11 +4,11 @@ from __future__ import annotations
 import csv
 
 from ingestion import contracts
-from sinergi import transform
+from sinergi.warehouse import dbt_runner
 
 
 def test_every_contract_delivery_has_a_due_day_and_nothing_else_does():
-    with open(transform.DBT_DIR / "seeds" / "ref_delivery_calendar.csv", newline="", encoding="utf-8") as f:
+    with open(dbt_runner.DBT_DIR / "seeds" / "ref_delivery_calendar.csv", newline="", encoding="utf-8") as f:
         calendar = {(r["sender"], r["unit"], r["feed"]): r for r in csv.DictReader(f)}
     c = contracts.load()
     wanted = set()

@@ -1,5 +1,5 @@
 """Every code a user meets on the dashboard or in the report has a Bahasa Indonesia label, defined once:
-quarantine reasons (ingestion/reasons.py), metric breakdowns and K3 reasons (sinergi/labels.py)."""
+quarantine reasons (ingestion/reasons.py), metric breakdowns and K3 reasons (sinergi/core/labels.py)."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +7,7 @@ import re
 
 from ingestion import reasons
 from simulator import defects
-from sinergi import labels, settings
+from sinergi.core import labels, settings
 
 INGESTION = settings.PROJECT_ROOT / "ingestion"
 METRIC_ENTITIES = settings.PROJECT_ROOT / "dbt_project" / "models" / "marts" / "compliance" / "fct_metric_entities.sql"
@@ -110,7 +110,7 @@ def test_every_ledger_status_has_one_label_read_by_the_command_line_and_the_repo
     ddl = (INGESTION / "schema.py").read_text(encoding="utf-8")
     ledger = set(re.findall(r"'(\w+)'", re.search(r"check \(status in \(([^)]*)\)\)", ddl).group(1)))
     assert set(labels.LOAD_STATUS) == ledger | {"skipped"}
-    for module in ("cli_ingest.py", "report.py", "web/app.py"):
+    for module in ("cli/ingest.py", "serve/report.py", "serve/web/app.py"):
         source = (settings.PROJECT_ROOT / "sinergi" / module).read_text(encoding="utf-8")
         assert not any(f'"{label}"' in source for label in labels.LOAD_STATUS.values()), module
 
@@ -118,11 +118,11 @@ def test_every_ledger_status_has_one_label_read_by_the_command_line_and_the_repo
 def test_the_metric_catalogue_is_one_file_that_the_code_and_pages_read():
     """Names, kinds and definitions of the metrics live in the dbt seed ref_metrics (the warehouse's test
     assert_every_metric_is_in_the_catalogue ties it to fct_metrics); nothing else spells a metric's kind."""
-    from sinergi import metrics, transform
+    from sinergi.warehouse import dbt_runner, metrics
     assert list(metrics.NAMES) == ["K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9", "K9_rupiah", "Q1"]
     assert set(metrics.KINDS.values()) == {"bagian", "jumlah", "rupiah"}
     assert all(metrics.DEFINITIONS[m] and metrics.MARTS[m] for m in metrics.NAMES)
-    assert transform.METRIC_MARTS is metrics.MARTS
+    assert dbt_runner.METRIC_MARTS is metrics.MARTS
     pages = [*(settings.PROJECT_ROOT / "sinergi").rglob("*.html"), *(settings.PROJECT_ROOT / "sinergi").rglob("*.py")]
     spelled = [p.name for p in pages if re.search(r"""["']K9_rupiah["']""", p.read_text(encoding="utf-8"))]
     assert spelled == [], "a metric's kind spelt outside the catalogue"

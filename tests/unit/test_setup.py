@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sinergi import fmt, settings
+from sinergi.core import fmt, settings
 
 ROOT = settings.PROJECT_ROOT
 SINERGI = str(Path(sys.executable).parent / "sinergi")

@@ -13,7 +13,7 @@ from functools import lru_cache
 import pygal
 from pygal.style import Style
 
-from .. import fmt
+from sinergi.core import fmt
 
 _STYLE = Style(background="white", plot_background="white", font_family="sans-serif",
                colors=("#0b5394", "#e69138", "#6aa84f", "#cc0000", "#674ea7", "#45818e", "#bf9000"))

@@ -23,8 +23,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ingestion import access
-
-from . import metrics, settings
+from sinergi.core import settings
+from sinergi.warehouse import metrics
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
 MANIFEST = DBT_DIR / "target" / "manifest.json"
@@ -205,7 +205,7 @@ class BuildReport:
     log: Path | None = None
 
     def text(self) -> str:
-        from .metrics import NAMES
+        from sinergi.warehouse.metrics import NAMES
         lines = [f"dbt build tidak tuntas: {len(self.failures)} kegagalan, {len(self.skipped)} model dilewati "
                  f"karena bergantung pada yang gagal, {self.rebuilt} model dan seed lain tetap dibangun ulang.",
                  "Yang gagal:"]

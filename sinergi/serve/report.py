@@ -2,7 +2,7 @@
 
 Everything is read as one database role (the auditor by default), so the report shows exactly what that
 role may see: cooperatives' names for every role, persons' names beside their tokens only where the role
-reads the vault's name view. Codes read as their labels (sinergi/labels.py). The HTML holds no
+reads the vault's name view. Codes read as their labels (sinergi/core/labels.py). The HTML holds no
 clock time, so the same warehouse gives the same report byte for byte.
 """
 from __future__ import annotations
@@ -15,8 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from psycopg.rows import dict_row
 
 from ingestion import access
-
-from . import fmt, labels, metrics, report_linkage, spreadsheet
+from sinergi.core import fmt, labels
+from sinergi.serve import report_linkage, spreadsheet
+from sinergi.warehouse import metrics
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 SHOWN_ENTITIES = 25  # per metric in the document; the CSV beside it lists them all

@@ -22,7 +22,8 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from .. import envfile
+from sinergi.core import envfile
+
 from .db import UnsafeSetup
 
 ENV_SECRET = "SINERGI_WEB_SECRET"

@@ -1,5 +1,5 @@
 """What the codes in the marts and the ledger mean, in Bahasa Indonesia: one definition of each
-vocabulary, read by the dashboard (`sinergi/web`) and the auditors' report (`sinergi/report.py`).
+vocabulary, read by the dashboard (`sinergi/web`) and the auditors' report (`sinergi/serve/report.py`).
 
 Metric breakdowns are `dimension=value` keys (`marts.fct_metrics.breakdown`): every dimension has a label;
 where the values are codes (`alasan=koperasi_lain`), every value has one too; elsewhere the value is the
@@ -15,8 +15,7 @@ import csv
 from functools import lru_cache
 
 from ingestion import contracts, reasons
-
-from . import settings
+from sinergi.core import settings
 
 PROGRAMMES_SEED = settings.PROJECT_ROOT / "dbt_project" / "seeds" / "ref_programmes.csv"
 

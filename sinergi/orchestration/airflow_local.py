@@ -1,6 +1,6 @@
 """Run the DAGs in-process (`dag.test()`) against a local Airflow home: for `make demo` and the tests.
 
-`python -m sinergi.airflow_local [--conf JSON] DAG_ID...` runs each DAG once, in the order given, and
+`python -m sinergi.orchestration.airflow_local [--conf JSON] DAG_ID...` runs each DAG once, in the order given, and
 exits non-zero if a run fails. Asset-triggered DAGs (the warehouse) do not start by themselves under
 `dag.test()`, so they are named after the ingestion DAGs. The environment (`environment()`) points
 Airflow at a SQLite metadata database under the given home, at this project's `dags/`, and at the
@@ -15,7 +15,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from . import settings
+from sinergi.core import settings
 
 INGEST_DAGS = ["sinergi_ingest_kemenkop", "sinergi_ingest_bpjstk", "sinergi_ingest_himbara"]
 WAREHOUSE_DAG = "sinergi_warehouse"
@@ -56,7 +56,7 @@ def run(dag_ids: list[str], env: dict[str, str], conf: dict | None = None) -> su
     Prints `DAG_ID: STATE (RUN_ID)` per DAG."""
     prepare(env)
     options = ["--conf", json.dumps(conf)] if conf else []
-    return subprocess.run([sys.executable, "-m", "sinergi.airflow_local", *options, *dag_ids], env=env,
+    return subprocess.run([sys.executable, "-m", "sinergi.orchestration.airflow_local", *options, *dag_ids], env=env,
                           capture_output=True, text=True)
 
 
@@ -155,9 +155,9 @@ class Scheduler:
 
     # -- lifecycle --
     def __enter__(self) -> "Scheduler":
-        from . import warehouse
+        from sinergi.warehouse import database
         self.home.mkdir(parents=True, exist_ok=True)
-        warehouse.create_database(self.meta_url)
+        database.create_database(self.meta_url)
         try:
             subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=self.env, check=True,
                            capture_output=True, text=True)
@@ -175,7 +175,7 @@ class Scheduler:
         import signal
         import time
 
-        from . import warehouse
+        from sinergi.warehouse import database
         for proc in self.procs.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -186,7 +186,7 @@ class Scheduler:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        warehouse.drop_database(self.meta_url)
+        database.drop_database(self.meta_url)
 
     def _wait_for_api(self, timeout: float = 180) -> None:
         import time

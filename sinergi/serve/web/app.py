@@ -4,7 +4,7 @@ Security (issue 16; OWASP ASVS level 2 for an application that shows personal da
 with a weak SINERGI_WEB_SECRET or through a login that bypasses row-level security (db.py); sessions live
 on the server (sessions.py); sign-in is throttled and every POST needs a CSRF token and a same-origin
 request; responses carry a strict Content-Security-Policy, no framing, nosniff and no-store (security.py);
-downloads are formula-safe (sinergi/spreadsheet.py); sign-ins, downloads and pages with names are written
+downloads are formula-safe (sinergi/serve/spreadsheet.py); sign-ins, downloads and pages with names are written
 to the access log that auditors read on "Kualitas data".
 """
 from __future__ import annotations
@@ -22,7 +22,9 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from .. import fmt, labels, metrics, settings
+from sinergi.core import fmt, labels, settings
+from sinergi.warehouse import metrics
+
 from . import charts, export, linkage, queries, users
 from . import sessions as sessions_mod
 from .db import Database, refuse_unsafe_login

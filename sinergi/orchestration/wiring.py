@@ -1,20 +1,19 @@
 """Airflow wiring shared by the DAG files: assets, schedules, the ingestion and warehouse DAG shapes.
 
 Only wiring lives here, and only light modules are imported at parse time (the dag-processor parses
-every DAG file every 30 s): what each task does is a call into `ingestion` or `sinergi.transform`, the
+every DAG file every 30 s): what each task does is a call into `ingestion` or `sinergi.warehouse`, the
 same calls `sinergi load` and `sinergi build` make, imported inside the task.
 
-- Each ingestion DAG has a fixed, small set of tasks whatever the number of files: `load` loads every
-  waiting file of its sender in one process, in delivery order (the loader's own ordering, lock and
-  retries); a rejected, held or skipped file is a ledger outcome, not a failed task. `check_quality` runs
-  Great Expectations per batch. One `publish_<feed>` task per feed emits that feed's raw asset when the
-  feed loaded something, so a file that failed never hides the others. `cycle_done` says the sender's
-  delivery cycle was looked at.
+- Each ingestion DAG has one task whatever the number of files, `load` (`load_check_publish`): it loads
+  every waiting file of its sender in one process, in delivery order (the loader's own ordering, lock and
+  retries), runs Great Expectations on the new batches, then emits the raw asset of each feed that loaded
+  something and the sender's cycle asset. A rejected, held or skipped file is a ledger outcome, not a failed
+  task, so a file that failed never hides the others.
 - A run starts on the sender's timetable (Asia/Jakarta) or within a minute or two of a file landing
   (an asset watcher on the landing folder, `landing_watch.LandingTrigger`).
 - The warehouse DAG runs once all three senders have completed a cycle since its last run (an asset
   condition over the `cycle_*` assets): one build per delivery cycle, never from one sender's data alone.
-  It runs one `dbt build` (`transform.build`, exactly `sinergi build`) and logs every node's result.
+  It runs one `dbt build` (`dbt_runner.build`, exactly `sinergi build`) and logs every node's result.
 """
 from __future__ import annotations
 
@@ -39,9 +38,8 @@ from airflow.sdk import (
 
 from ingestion import contracts as contracts_mod
 from ingestion.errors import TRANSIENT
-
-from . import settings
-from .landing_watch import LandingTrigger
+from sinergi.core import settings
+from sinergi.orchestration.landing_watch import LandingTrigger
 
 PSEUDONYM_CONN_ID = "sinergi_pseudonym"
 WAREHOUSE_DAG_ID = "sinergi_warehouse"
@@ -180,7 +178,7 @@ def load_check_publish(sender: str, outlet_events) -> dict:
 
 
 def warehouse_dag(doc_md: str):
-    """One `dbt build` per delivery cycle, through `transform.build` (the code path of `sinergi build`).
+    """One `dbt build` per delivery cycle, through `dbt_runner.build` (the code path of `sinergi build`).
 
     A single build lets dbt parallelise over its own threads and parse the project once (partial parse
     from the prepared target folder), where a task per model paid an Airflow task start and a dbt parse
@@ -199,12 +197,12 @@ def warehouse_dag(doc_md: str):
     def warehouse():
         @task
         def build(params: dict | None = None, run_id: str | None = None) -> dict:
-            from . import transform
+            from sinergi.warehouse import dbt_runner
             include = bool((params or {}).get("include_unchecked"))
             try:
-                transform.build(warehouse_url(), include_unchecked=include, quiet=True, build_id=run_id)
+                dbt_runner.build(warehouse_url(), include_unchecked=include, quiet=True, build_id=run_id)
             finally:
-                results = transform.node_results()
+                results = dbt_runner.node_results()
                 for line in results["lines"]:
                     print(line)
             return {"build_id": run_id, "nodes": results["counts"]}

@@ -1,6 +1,6 @@
 """The demo's own keys and passwords: generated once under .local/secrets/, never in the repository.
 
-A deployment takes them from its `.env` instead (`python -m sinergi.envfile init` writes one).
+A deployment takes them from its `.env` instead (`python -m sinergi.core.envfile init` writes one).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import secrets as random
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from . import settings
+from sinergi.core import settings
 
 SECRETS_DIR = settings.PROJECT_ROOT / ".local" / "secrets"
 DEMO_KEY_FILE = SECRETS_DIR / "pseudonym.key"

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from . import settings
+from sinergi.core import settings
 
 EMBEDDED_DIR = settings.PROJECT_ROOT / ".local" / "pgdata"
 

@@ -1,7 +1,7 @@
 """The deployment's secrets: write a `.env` with random ones, and refuse weak ones before anything starts.
 
-    python -m sinergi.envfile init [--out .env] [--force]   # or: sinergi init-env
-    python -m sinergi.envfile check                          # what docker-compose.yml runs first
+    python -m sinergi.core.envfile init [--out .env] [--force]   # or: sinergi init-env
+    python -m sinergi.core.envfile check                          # what docker-compose.yml runs first
 
 `.env.example` names every variable with placeholder values that `check` refuses; `init` copies it with
 each secret replaced by a fresh random one (and AIRFLOW_UID by the current user's id). A secret is
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 MIN_BYTES = 32
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project: sinergi/core/envfile.py
 EXAMPLE = ROOT / ".env.example"
 # Every secret the deployment needs, and its kind: "fernet" must be a Fernet key (urlsafe base64 of 32 bytes).
 SECRETS = {
@@ -70,7 +70,7 @@ def check_secret(name: str, value: str | None, kind: str = "secret") -> str:
     """The value if it is fit as a secret; WeakSecret otherwise."""
     why = problem(name, value, kind)
     if why:
-        raise WeakSecret(f"{why}. Buat nilai acak dengan `python -m sinergi.envfile init` (atau `sinergi init-env`), "
+        raise WeakSecret(f"{why}. Buat nilai acak dengan `python -m sinergi.core.envfile init` (atau `sinergi init-env`), "
                          "atau: python -c \"import secrets; print(secrets.token_urlsafe(32))\"")
     return value
 
@@ -128,7 +128,7 @@ def write(out: Path, example: Path = EXAMPLE, force: bool = False) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sinergi.envfile", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sinergi.core.envfile", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="tulis .env dengan rahasia acak")
     init.add_argument("--out", type=Path, default=Path(".env"))
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for why in found:
         print(f"DITOLAK: {why}", file=sys.stderr)
     if found:
-        print("Isi rahasia yang kuat di .env (`python -m sinergi.envfile init` membuatnya) lalu jalankan lagi.",
+        print("Isi rahasia yang kuat di .env (`python -m sinergi.core.envfile init` membuatnya) lalu jalankan lagi.",
               file=sys.stderr)
         return 1
     print(f"{len(SECRETS)} rahasia diperiksa: semua layak.")

@@ -9,8 +9,7 @@ import csv
 from pathlib import Path
 
 from ingestion import regions
-
-from . import settings
+from sinergi.core import settings
 
 REGIONS_SEED = settings.PROJECT_ROOT / "dbt_project" / "seeds" / "ref_regions.csv"
 FIELDS = ["region_code", "region_name", "level", "province_code"]

@@ -1,4 +1,5 @@
-"""The `sinergi` command line. Verbs call the same library code the DAGs call."""
+"""The `sinergi` command line: `ingest` (load, check, ledger, quarantine, release), `warehouse` (build,
+metrics) and `serving` (serve, user, report, docs). Verbs call the same library code the DAGs call."""
 from __future__ import annotations
 
 import sys
@@ -6,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from . import cli_ingest, cli_people, cli_warehouse
+from . import ingest, serving, warehouse
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
@@ -14,9 +15,9 @@ app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi
 console = Console(width=None if sys.stdout.isatty() else 150)
 
 
-cli_ingest.register(app, console)
-cli_warehouse.register(app, console)
-cli_people.register(app, console)
+ingest.register(app, console)
+warehouse.register(app, console)
+serving.register(app, console)
 
 
 def main() -> None:

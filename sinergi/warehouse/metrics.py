@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ingestion import access
-
-from . import fmt, settings
+from sinergi.core import fmt, settings
 
 COLUMNS = ["as_of", "metric", "region", "breakdown", "numerator", "denominator", "value"]
 # The metric catalogue, one definition for everything (dbt seed `ref_metrics`, read by the warehouse's test

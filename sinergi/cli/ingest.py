@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import fmt, labels, settings
+from sinergi.core import fmt, labels, settings
 
 QUALITY_STYLE = {"passed": "green", "warning": "yellow", "failed": "red", "error": "red", "pending": "magenta"}
 STATUS_STYLE = {"loaded": "green", "duplicate": "cyan", "superseded": "blue", "rejected": "red", "held": "yellow",

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from . import cli_options, fmt, metrics, settings
+from sinergi.cli import options as cli_options
+from sinergi.core import fmt, settings
+from sinergi.warehouse import metrics
 
 
 class Format(str, Enum):
@@ -24,18 +26,18 @@ def register(app: typer.Typer, console) -> None:
             help="Pakai juga muatan yang belum diperiksa Great Expectations (status mutu pending)")] = False,
     ) -> None:
         """Bangun gudang data (dbt): staging, identitas, mart, dan metrik Inpres 2/2021."""
-        from . import transform
+        from sinergi.warehouse import dbt_runner
         url = settings.warehouse_url()
         with console.status("[bold]dbt membangun gudang data..."):
             try:
-                build_id = transform.build(url, include_unchecked=include_unchecked, quiet=True)
-            except transform.BuildFailed as exc:
+                build_id = dbt_runner.build(url, include_unchecked=include_unchecked, quiet=True)
+            except dbt_runner.BuildFailed as exc:
                 # What failed, what it skipped and which metrics are stale, rather than dbt's log.
                 console.print(str(exc), markup=False)
                 console.print("[red]Gagal:[/] build tidak tuntas; metrik di atas tidak diperbarui. Perbaiki "
                               "model atau data yang gagal, lalu jalankan `sinergi build` lagi.")
                 raise typer.Exit(1) from None
-            except transform.DbtFailed as exc:
+            except dbt_runner.DbtFailed as exc:
                 console.print(str(exc), markup=False)
                 console.print("[red]Gagal:[/] dbt build gagal (lihat di atas). Perbaiki model atau data, "
                               "lalu jalankan `sinergi build` lagi.")

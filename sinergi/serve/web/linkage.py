@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 
-from .. import labels
+from sinergi.core import labels
+
 from . import linkage_queries as q
 from . import sessions as sessions_mod
 from . import users
@@ -21,7 +22,7 @@ from .security import BAD_REQUEST, same_origin
 
 DECISION = "keputusan_tautan"  # access-log event
 SHOWN_ROWS = 500
-FEEDS, KINDS, DECISIONS = labels.LINK_FEEDS, labels.REVIEW_KINDS, labels.REVIEW_DECISIONS  # labels: sinergi/labels.py
+FEEDS, KINDS, DECISIONS = labels.LINK_FEEDS, labels.REVIEW_KINDS, labels.REVIEW_DECISIONS  # labels: sinergi/core/labels.py
 STATUS = {"tertaut": "tertaut", "ragu": "ragu-ragu", "konflik": "konflik", "tidak_ditemukan": "tidak ditemukan"}
 AUDITORS_ONLY = "Halaman ini hanya untuk auditor."
 NOT_IN_QUEUE = ("Entri ini tidak ada dalam antrean tinjauan (mungkin sudah berubah setelah pembangunan gudang data "

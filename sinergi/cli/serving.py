@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from . import cli_options, settings
+from sinergi.cli import options as cli_options
+from sinergi.core import settings
 
 
 def register(app: typer.Typer, console) -> None:
@@ -22,9 +23,9 @@ def register(app: typer.Typer, console) -> None:
 
         import uvicorn
 
-        from . import envfile
-        from .web.app import create_app
-        from .web.db import UnsafeSetup
+        from sinergi.core import envfile
+        from sinergi.serve.web.app import create_app
+        from sinergi.serve.web.db import UnsafeSetup
         if env_file:
             os.environ.update(envfile.read(env_file))
         try:
@@ -43,7 +44,7 @@ def register(app: typer.Typer, console) -> None:
         force: Annotated[bool, typer.Option(help="Timpa berkas yang ada (semua rahasia berganti)")] = False,
     ) -> None:
         """Tulis .env untuk docker compose dari .env.example, dengan setiap rahasia dibuat acak."""
-        from . import envfile
+        from sinergi.core import envfile
         try:
             filled = envfile.write(out, force=force)
         except FileExistsError as exc:
@@ -64,7 +65,7 @@ def register(app: typer.Typer, console) -> None:
             help="Kata sandi (ditanyakan bila tidak diberikan)")],
     ) -> None:
         """Buat atau perbarui akun dasbor (kata sandi atau peran baru mengakhiri sesinya yang terbuka)."""
-        from .web import users
+        from sinergi.serve.web import users
         try:
             who = users.add(settings.warehouse_url(), username, password, role)
         except ValueError as exc:
@@ -74,7 +75,7 @@ def register(app: typer.Typer, console) -> None:
     @user_app.command("remove")
     def user_remove(username: Annotated[str, typer.Argument(help="Nama pengguna")]) -> None:
         """Hapus akun dasbor; sesinya yang masih terbuka berakhir saat itu juga."""
-        from .web import users
+        from sinergi.serve.web import users
         if not users.remove(settings.warehouse_url(), username):
             console.print(f"[red]Tidak ada akun {username}.[/]", highlight=False)
             raise typer.Exit(1)
@@ -85,7 +86,7 @@ def register(app: typer.Typer, console) -> None:
         """Daftar akun dasbor, perannya dan sesinya yang terbuka (juga menyiapkan tabel akses)."""
         from rich.table import Table
 
-        from .web import users
+        from sinergi.serve.web import users
         table = Table("Pengguna", "Peran basis data", "Diubah", "Sesi terbuka", "Terakhir aktif")
         for u in users.listed(settings.warehouse_url()):
             table.add_row(u["username"], u["role"], f"{u['changed_at']:%Y-%m-%d %H:%M}", str(u["sessions"]),
@@ -100,8 +101,7 @@ def register(app: typer.Typer, console) -> None:
     ) -> None:
         """Tulis laporan kepatuhan untuk auditor (HTML dan PDF) beserta buktinya."""
         from ingestion import access
-
-        from . import report as report_mod
+        from sinergi.serve import report as report_mod
         db_role = {"auditor": access.AUDITOR, "analyst": access.ANALYST}.get(role, role)
         with console.status(f"[bold]Menyusun laporan {as_of}..."):
             try:
@@ -115,7 +115,7 @@ def register(app: typer.Typer, console) -> None:
     @app.command()
     def docs() -> None:
         """Buat situs dokumentasi dbt (dibuka dari halaman Kualitas data di dasbor)."""
-        from . import transform
+        from sinergi.warehouse import dbt_runner
         with console.status("[bold]dbt docs generate..."):
-            page = transform.docs(settings.warehouse_url())
+            page = dbt_runner.docs(settings.warehouse_url())
         console.print(f"Dokumentasi dbt di [bold]{page}[/]; dasbor membukanya dari halaman Kualitas data.")
