@@ -11,6 +11,8 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from sinergi.core.labels import LICENSING_REASONS
+
 from . import profiles
 from .world import OFFICER_ROLES, World, coop_status, employer_status, participant_active
 
@@ -163,7 +165,7 @@ class Truth:
                              "region": w.coops["regency"].to_numpy()[d["coop_idx"].to_numpy()],
                              "jenis_layanan": d["layanan"].to_numpy(), "num": valid})
         out = [ratio(rows, "K3", as_of, ("jenis_layanan",))]
-        for r in ("tidak_ada", "tidak_dikenal", "koperasi_lain", "tidak_berlaku"):
+        for r in LICENSING_REASONS:
             q = ratio(rows.assign(num=reason == r, alasan=r), "K3", as_of, ("alasan",))
             out.append(q[q["breakdown"] != ""])
         return pd.concat(out, ignore_index=True)

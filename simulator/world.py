@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ingestion import regions
+from sinergi.core.labels import LICENSING_REASONS  # the product's list of K3 reasons
 
 from . import ids, names, profiles
 from .calendar import Calendar
@@ -646,7 +647,7 @@ def _licensing(w: World, rng: np.random.Generator) -> None:
     needs = np.isin(d["layanan"].to_numpy(), ["Pendirian", "Evaluasi Status"])
     p_ok = np.array([d.recommendation for d in w.districts])[regency_idx]
     ok = rng.random(n) < np.where(needs, p_ok, 0.3)
-    reason = np.where(ok, "", rng.choice(np.array(["tidak_ada", "tidak_dikenal", "koperasi_lain", "tidak_berlaku"]),
+    reason = np.where(ok, "", rng.choice(np.array(list(LICENSING_REASONS)),
                                          n, p=[0.5, 0.15, 0.15, 0.2]))
     day = (decided - cal.first(month)).astype(int)
     # A letter issued after the decision must still fall in the same month.
