@@ -128,3 +128,16 @@ def defective_warehouse(defective_world, tmp_path_factory, new_db):
     """The defective seed world loaded and built: shared by the warehouse, access, dashboard and report tests."""
     from landing import load_and_build
     return load_and_build(defective_world, tmp_path_factory, new_db, "defective_wh")
+
+
+@pytest.fixture
+def redis_db():
+    """An empty database number on the machine's Redis (a Celery broker for one test), emptied after: a
+    message left by an earlier, interrupted run must not reach this test's worker."""
+    import redis
+    number = next((n for n in (13, 12, 11, 10, 9, 14, 8)
+                   if redis.Redis(host="127.0.0.1", port=6379, db=n).dbsize() == 0), None)
+    if number is None:
+        pytest.fail("no empty Redis database among 8-14 on 127.0.0.1:6379")
+    yield number
+    redis.Redis(host="127.0.0.1", port=6379, db=number).flushdb()

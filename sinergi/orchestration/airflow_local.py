@@ -137,6 +137,9 @@ class Scheduler:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            # As docker-compose.yml, sooner: a task whose Celery message was lost is sent again.
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "120",
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "15",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "120",  # as docker-compose.yml
             # A task's calls to the api-server wait longer than the default 5 s on a loaded machine.
             "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",

@@ -352,19 +352,9 @@ class Deployment:
             proc.wait()
 
 
-def _unused_redis_db() -> int:
-    import redis
-    for number in (13, 12, 11, 10, 9, 14, 8):
-        if redis.Redis(host="127.0.0.1", port=6379, db=number).dbsize() == 0:
-            return number
-    pytest.fail("no empty Redis database among 8-14 on 127.0.0.1:6379")
-
-
 @pytest.mark.slow
-def test_every_service_starts_and_becomes_healthy(tmp_path, new_db):
-    import redis
+def test_every_service_starts_and_becomes_healthy(tmp_path, new_db, redis_db):
     base = os.environ.get("TEST_PG_URL", settings.DEFAULT_WAREHOUSE_URL).rsplit("/", 1)[0] + "/postgres"
-    redis_db = _unused_redis_db()
     deploy = Deployment(tmp_path, new_db().rsplit("/", 1)[1], new_db().rsplit("/", 1)[1], base, redis_db)
 
     services = compose.SERVICES
@@ -426,7 +416,6 @@ def test_every_service_starts_and_becomes_healthy(tmp_path, new_db):
         print("healthy after (s):", healthy_after)
     finally:
         deploy.stop_all()
-        redis.Redis(host="127.0.0.1", port=6379, db=redis_db).flushdb()
 
     # No credential in any service's output (the admin password, the keys, the database passwords).
     for name in deploy.procs:

@@ -176,12 +176,11 @@ def celery_world(tmp_path_factory):
 
 @pytest.mark.slow
 def test_under_celery_a_delivery_loads_and_builds_once_like_the_plain_commands(celery_world, tmp_path_factory,
-                                                                               new_db, gx_dir):
-    import uuid
+                                                                               new_db, gx_dir, redis_db):
     landing = shutil.copytree(celery_world / "landing", tmp_path_factory.mktemp("celery") / "landing")
     delivered = _waiting(landing)
     url, reference = new_db(), new_db()
-    broker = f"redis://127.0.0.1:6379/{uuid.uuid4().int % 8 + 8}"
+    broker = f"redis://127.0.0.1:6379/{redis_db}"
     with airflow_local.Scheduler(tmp_path_factory.mktemp("airflow_celery"), url, landing,
                                  executor="CeleryExecutor", broker_url=broker) as airflow:
         for dag_id in INGEST:
