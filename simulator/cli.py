@@ -86,11 +86,15 @@ def demo(
     """Jalankan contoh lengkap: dunia seed dibangkitkan, dimuat dan dibangun lewat DAG Airflow, lalu diringkas."""
     import shutil
 
-    from . import Options, airflow_local, demo_keys, summary, warehouse
-    url = warehouse.ensure(settings.demo_url(), say=lambda m: console.print(f"[yellow]{m}[/]"))
-    warehouse.drop_database(url)  # the demo starts from nothing each time; its own database, never WAREHOUSE_URL's
-    warehouse.create_database(url)
-    console.print(f"Gudang data demo: [bold]{warehouse.database_name(url)}[/] siap.")
+    from sinergi.core import demo_keys
+    from sinergi.orchestration import airflow_local
+    from sinergi.warehouse import database
+
+    from . import Options, summary
+    url = database.ensure(settings.demo_url(), say=lambda m: console.print(f"[yellow]{m}[/]"))
+    database.drop_database(url)  # the demo starts from nothing each time; its own database, never WAREHOUSE_URL's
+    database.create_database(url)
+    console.print(f"Gudang data demo: [bold]{database.database_name(url)}[/] siap.")
     shutil.rmtree(out, ignore_errors=True)
     opts = Options(profile="seed", scale=1.0, months=3, start="2024-01", seed=42, defect_rate=0.001)
     _generate(opts, out)
@@ -112,7 +116,7 @@ def demo(
         console.print(f"[red]DAG {airflow_local.WAREHOUSE_DAG} gagal[/] (di atas: model atau uji dbt mana yang gagal, "
                       "dan keluaran dbt-nya). Data mentah sudah dimuat. Perbaiki model di dbt_project/, lalu jalankan "
                       "`make demo` lagi, atau bangun ulang saja dengan `sinergi build` "
-                      f"(WAREHOUSE_URL menunjuk ke basis data {warehouse.database_name(url)}).")
+                      f"(WAREHOUSE_URL menunjuk ke basis data {database.database_name(url)}).")
         raise typer.Exit(1)
     _, run_id = airflow_local.latest_runs(env)[airflow_local.WAREHOUSE_DAG]
     console.print(f"Gudang data dibangun oleh DAG {airflow_local.WAREHOUSE_DAG} (build [bold]{run_id}[/]).")

@@ -8,8 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion import regions
-
-from . import fmt
+from sinergi.core import fmt
 
 HEADLINE = [
     ("K1", "Koperasi aktif terdaftar"),

@@ -24,6 +24,14 @@ def test_generate_command_writes_landing_and_truth(tmp_path):
     assert (tmp_path / "landing" / "himbara" / "bri" / "KUR_BRI_202403.txt").exists()
     assert (tmp_path / "truth" / "metrics.csv").read_text().startswith("as_of,metric,region,breakdown")
     assert (tmp_path / "truth" / "defects.csv").read_text().count("\n") == 1, "--defects none logs nothing"
+    # What `make demo` prints of a world it generated (the demo's own run takes minutes: not in make test).
+    from rich.console import Console
+
+    from simulator import summary
+    console = Console(record=True, width=150)
+    summary.print_world(tmp_path, console)
+    shown = console.export_text()
+    assert "Kiriman" in shown and "himbara" in shown and "berkas" in shown
 
 
 def test_generate_rejects_bad_arguments_in_bahasa(tmp_path):
