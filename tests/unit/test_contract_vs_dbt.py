@@ -328,7 +328,7 @@ def test_a_blank_debtor_nik_loads_and_an_officer_without_nik_is_keyed_by_name(co
             dict(post, nik="", nama_lengkap="")]
     checked = _check(contracts, "pengurus", rows)
     # The name, written the same way, stands in for the blank NIK: the same post twice is a repeated key
-    # (the loader drops the second copy of a key, see loader._drop_repeated_keys), another name is another
+    # (the loader drops the second copy of a key, see checked_copy.drop_repeated_keys), another name is another
     # post, and a post with neither has no key.
     assert [(line, r, c) for line, r, c, _ in checked.quarantined] == [(6, "key_missing", "nik")]
     names = checked.table.column("nama_lengkap_token").to_pylist()
