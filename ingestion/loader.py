@@ -5,60 +5,24 @@ transaction; the file is moved out of the landing folder only after that commit,
 finds a committed file still in place just finishes the move. So a crash at any point, followed by a
 rerun, leaves the same warehouse as one clean load.
 
-This module decides what becomes of a file (twins, supersede, control files, holds, the ledger row, the move);
-`checked_copy` reads, checks and writes its rows.
+This module decides what becomes of a file (twins, supersede, control files, holds, the move);
+`checked_copy` reads, checks and writes its rows, and `ledger` writes and reads its ledger row.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
-from importlib import metadata, resources
 from pathlib import Path
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from . import checked_copy, corrections, schema
+from . import checked_copy, corrections, ledger, schema
 from . import contracts as contracts_mod
 from . import landing as landing_mod
 from .contracts import Contracts, Match
+from .ledger import Outcome
 from .pseudonym import Pseudonymiser
 from .readers import FileProblem
-
-ARCHIVE, REJECTED, HELD = "_archive", "_rejected", "_held"
-MOVED_TO = {"loaded": ARCHIVE, "duplicate": ARCHIVE, "superseded": ARCHIVE, "rejected": REJECTED, "held": HELD}
-
-
-@dataclass
-class Outcome:
-    """What happened to one delivered file (the `--json` line of `sinergi load`)."""
-    file: str
-    sender: str
-    unit: str
-    feed: str | None
-    period: str | None
-    status: str
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    reason: str | None = None
-    reason_code: str | None = None
-    load_id: int | None = None
-    repairs: list[str] = field(default_factory=list)
-    archived_to: str | None = None
-    recovered: bool = False
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@lru_cache(maxsize=1)
-def loader_version() -> str:
-    """Package version plus a digest of the contracts: which rules a row was loaded under."""
-    text = resources.files("ingestion").joinpath("contracts.yml").read_bytes()
-    return f"{metadata.version('sinergi')}+contracts.{hashlib.sha256(text).hexdigest()[:10]}"
 
 
 def digest(path: Path) -> tuple[int, str]:
@@ -256,48 +220,16 @@ class Loader:
         ).fetchone()[0]
         return [f"datang sesudah periode {later} (urutan terbalik)"] if later else []
 
-    # --- ledger ----------------------------------------------------------------------------------
-    def _record(self, rel, match: Match | None, size, sha, received, started, status, code, reason, *,
-                load_id=None, rows_read=0, rows_loaded=0, rows_quarantined=0, repairs=(), duplicate_of=None,
-                totals=(None, None)) -> Outcome:
-        if load_id is None:
-            load_id = self.conn.execute("select nextval('audit.load_id_seq')").fetchone()[0]
-        sender = match.sender if match else rel.split("/")[0]
-        unit = match.unit if match else (rel.split("/")[1] if rel.count("/") > 1 else "")
-        target = self._target(rel, status, load_id)
-        self.conn.execute(
-            "insert into audit.load (load_id, sender, unit, feed, period, file, size_bytes, sha256, received_at, "
-            "started_at, finished_at, rows_read, rows_loaded, rows_quarantined, status, reason_code, reason, "
-            "repairs, notes, duplicate_of, archived_to, quality, loader_version, control_totals, amounts_loaded) values "
-            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (load_id, sender, unit, match.feed.name if match else None, match.period if match else None, rel, size,
-             sha, received, started, rows_read, rows_loaded, rows_quarantined, status, code,
-             reason if status != "loaded" else None, list(repairs), reason if status == "loaded" else None,
-             duplicate_of, target, "pending" if status == "loaded" else "none", loader_version(),
-             *(Jsonb(t) if t is not None else None for t in totals)))
-        outcome = Outcome(rel, sender, unit, match.feed.name if match else None, match.period if match else None,
-                          status, rows_read, rows_loaded, rows_quarantined, reason, code, load_id, list(repairs), target)
-        return outcome
+    # --- ledger (ledger.py) ---------------------------------------------------------------------
+    def _record(self, rel, match: Match | None, size, sha, received, started, status, code, reason, **counts) -> Outcome:
+        return ledger.record(self.conn, rel, match, size, sha, received, started, status, code, reason, **counts)
 
     def latest(self, rel: str) -> Outcome:
         """The ledger's last word on a file (handled by another task or an earlier run)."""
-        row = self.conn.execute("select max(load_id) from audit.load where file = %s", (rel,)).fetchone()
-        if row[0] is None:
-            raise FileNotFoundError(f"{rel} tidak ada di folder kiriman maupun di buku besar")
-        outcome = self._outcome(row[0])
-        outcome.recovered = True
-        return outcome
+        return ledger.latest(self.conn, rel)
 
     def _outcome(self, load_id: int) -> Outcome:
-        r = self.conn.execute(
-            "select file, sender, unit, feed, period, status, rows_read, rows_loaded, rows_quarantined, "
-            "coalesce(reason, notes), reason_code, load_id, repairs, archived_to from audit.load where load_id = %s",
-            (load_id,)).fetchone()
-        return Outcome(*r[:12], list(r[12]), r[13])
-
-    def _target(self, rel: str, status: str, load_id: int) -> str:
-        folder, _, name = rel.rpartition("/")
-        return f"{MOVED_TO[status]}/{folder}/{load_id:08d}_{name}"
+        return ledger.outcome(self.conn, load_id)
 
     def finish(self, outcome: Outcome | None) -> Outcome | None:
         """After the commit: move the file (and its control file) where the ledger says it went."""
