@@ -12,6 +12,8 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .config import MONTH_PATTERN
+
 # Column types the readers and values.py know (contracts.yml's header lists what each means).
 ColumnType = Literal["nik", "nik_koperasi", "nib", "npwp", "kpj", "npp", "code", "text", "date", "timestamp",
                      "month", "amount", "int", "rate", "region"]
@@ -125,7 +127,7 @@ class DeliverySpec(_Strict):
 
 
 class PeriodsSpec(_Strict):
-    earliest: str = Field(default="2020-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    earliest: str = Field(default="2020-01", pattern=f"^{MONTH_PATTERN}$")
     months_ahead: int = Field(default=1, ge=0, le=24, strict=True)
 
 

@@ -97,3 +97,8 @@ def move(landing: Path, rel: str, target: str) -> None:
             shutil.move(str(src) + suffix, str(dst) + suffix)
         except FileNotFoundError:
             pass
+
+
+def write_reason(landing: Path, target: str, text: str) -> None:
+    """The note left beside a rejected or held file (`<file>.alasan.txt`): why, and what to do next."""
+    (Path(landing) / (target + ".alasan.txt")).write_text(text, encoding="utf-8")

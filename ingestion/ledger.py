@@ -86,6 +86,11 @@ def outcome(conn, load_id: int) -> Outcome:
     return Outcome(*r[:12], list(r[12]), r[13])
 
 
+def mark_moved(conn, load_id: int) -> None:
+    """The file has left the landing folder: a rerun that finds it committed has nothing to finish."""
+    conn.execute("update audit.load set moved_at = now() where load_id = %s", (load_id,))
+
+
 def archive_path(rel: str, status: str, load_id: int) -> str:
     folder, _, name = rel.rpartition("/")
     return f"{MOVED_TO[status]}/{folder}/{load_id:08d}_{name}"

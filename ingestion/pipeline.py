@@ -16,7 +16,8 @@ from . import access
 from . import contracts as contracts_mod
 from . import landing as landing_mod
 from .errors import TRANSIENT
-from .loader import Loader, Outcome, discover
+from .landing import discover
+from .loader import Loader, Outcome
 from .pseudonym import Pseudonymiser
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def connect(url: str) -> psycopg.Connection:
 
 
 def pending(landing: Path, sender: str | None = None) -> list[str]:
-    return discover(Path(landing), contracts_mod.load(), sender)
+    return discover(Path(landing), sender)
 
 
 def refused_links(landing: Path, sender: str | None = None) -> list[Outcome]:

@@ -8,6 +8,7 @@ import typer
 
 from sinergi.cli import options as cli_options
 from sinergi.core import settings
+from sinergi.warehouse import roles
 
 
 def register(app: typer.Typer, console) -> None:
@@ -59,7 +60,7 @@ def register(app: typer.Typer, console) -> None:
     @user_app.command("add")
     def user_add(
         username: Annotated[str, typer.Argument(help="Nama pengguna")],
-        role: Annotated[str, typer.Option(help="analyst, auditor, atau wilayah:<kode provinsi> (mis. wilayah:35)")],
+        role: Annotated[str, typer.Option(help=roles.HELP)],
         password: Annotated[str, typer.Option(
             prompt=True, hide_input=True, confirmation_prompt=True, envvar="SINERGI_USER_PASSWORD",
             help="Kata sandi (ditanyakan bila tidak diberikan)")],
@@ -97,12 +98,11 @@ def register(app: typer.Typer, console) -> None:
     def report(
         as_of: Annotated[str, typer.Option("--as-of", callback=cli_options.month, help="Bulan, YYYY-MM")],
         out: Annotated[Path, typer.Option(help="Folder tujuan")] = Path("laporan"),
-        role: Annotated[str, typer.Option(help="Peran basis data yang membaca (auditor, analyst)")] = "auditor",
+        role: Annotated[str, typer.Option(help=f"Peran yang membaca: {roles.HELP}")] = "auditor",
     ) -> None:
         """Tulis laporan kepatuhan untuk auditor (HTML dan PDF) beserta buktinya."""
-        from ingestion import access
         from sinergi.serve import report as report_mod
-        db_role = {"auditor": access.AUDITOR, "analyst": access.ANALYST}.get(role, role)
+        db_role = roles.resolve(settings.warehouse_url(), role)
         with console.status(f"[bold]Menyusun laporan {as_of}..."):
             try:
                 written = report_mod.write(settings.warehouse_url(), as_of, out, db_role)

@@ -5,7 +5,15 @@ import os
 from pathlib import Path
 
 # What ingestion reads itself (it imports nothing from sinergi), re-exported here.
-from ingestion.config import ENV_GX_DIR, ENV_PSEUDONYM_KEY, PROJECT_ROOT, gx_data_docs_dir, gx_dir  # noqa: F401
+from ingestion.config import (  # noqa: F401
+    ENV_GX_DIR,
+    ENV_PSEUDONYM_KEY,
+    MONTH_PATTERN,
+    PROJECT_ROOT,
+    gx_data_docs_dir,
+    gx_dir,
+    is_month,
+)
 
 # Environment variables the project reads.
 ENV_WAREHOUSE_URL = "WAREHOUSE_URL"

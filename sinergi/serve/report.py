@@ -14,10 +14,9 @@ from urllib.parse import unquote, urlsplit
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from psycopg.rows import dict_row
 
-from ingestion import access
 from sinergi.core import fmt, labels
 from sinergi.serve import report_linkage, spreadsheet
-from sinergi.warehouse import metrics
+from sinergi.warehouse import metrics, roles
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 SHOWN_ENTITIES = 25  # per metric in the document; the CSV beside it lists them all
@@ -140,9 +139,9 @@ def _reader(conn):
     return rows
 
 
-def gather(url: str, bulan: str, role: str = access.AUDITOR) -> dict:
+def gather(url: str, bulan: str, role: str = roles.AUDITOR) -> dict:
     """Everything the report shows, read as `role`."""
-    with access.connect(url, role) as conn:
+    with roles.connect(url, role) as conn:
         rows = _reader(conn)
         names = _can_read(conn, "vault", "person_names")
         evidence = _can_read(conn, "published", "fct_metrics_published")
@@ -201,7 +200,7 @@ def _by_metric(figures: list[dict], previous: dict, entities: list[dict], names:
     return out
 
 
-def write(url: str, bulan: str, out_dir: Path, role: str = access.AUDITOR) -> Report:
+def write(url: str, bulan: str, out_dir: Path, role: str = roles.AUDITOR) -> Report:
     """Write laporan_kepatuhan_<bulan>.html and .pdf, and the failing entities per metric as CSV."""
     from weasyprint import HTML
 

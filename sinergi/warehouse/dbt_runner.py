@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ingestion import access
 from sinergi.core import settings
-from sinergi.warehouse import metrics
+from sinergi.warehouse import metrics, roles
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
 MANIFEST = DBT_DIR / "target" / "manifest.json"
@@ -41,7 +40,7 @@ def connection_env(url: str) -> dict[str, str]:
         "SINERGI_DBT_USER": unquote(parts.username or "postgres"),
         "SINERGI_DBT_PASSWORD": unquote(parts.password or ""),
         "SINERGI_DBT_DBNAME": parts.path.lstrip("/") or "postgres",
-        "SINERGI_DBT_ROLE": access.TRANSFORMER,
+        "SINERGI_DBT_ROLE": roles.TRANSFORMER,
     }
 
 
@@ -140,7 +139,7 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
     same code)."""
     build_id = build_id or new_build_id()
     url = url or settings.warehouse_url()
-    access.ensure(url)  # dbt connects as the transformer role
+    roles.ensure(url)  # dbt connects as the transformer role
     args = ["build"] + (["--select", *select] if select else [])
     if not with_tests:
         args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
@@ -306,7 +305,7 @@ def _first_line(message: str | None) -> str:
 
 def docs(url: str | None = None) -> Path:
     """dbt's documentation as one static page in settings.dbt_docs_dir() (the dashboard serves it)."""
-    access.ensure(url or settings.warehouse_url())
+    roles.ensure(url or settings.warehouse_url())
     dbt(["docs", "generate", "--static"], url, quiet=True)
     target = settings.dbt_docs_dir()
     target.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ingestion import access
 from sinergi.core import fmt, settings
+from sinergi.warehouse import roles
 
 COLUMNS = ["as_of", "metric", "region", "breakdown", "numerator", "denominator", "value"]
 # The metric catalogue, one definition for everything (dbt seed `ref_metrics`, read by the warehouse's test
@@ -50,14 +50,14 @@ def fetch(url: str, q: Query) -> list[dict]:
                and (%(breakdowns)s or breakdown = '')
              order by metric, length(region), region, breakdown"""
     params = {"as_of": q.as_of, "region": q.region, "metric": q.metric, "breakdowns": q.breakdowns}
-    with access.connect(url, access.ANALYST) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+    with roles.connect(url, roles.ANALYST) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 
 
 def month_status(url: str, as_of: str) -> tuple[str, list[str]] | None:
     """(status, missing deliveries) of a month (`marts.fct_month_status`), or None before any build."""
-    with access.connect(url, access.ANALYST) as conn:
+    with roles.connect(url, roles.ANALYST) as conn:
         try:
             return conn.execute("select status, missing_deliveries from marts.fct_month_status "
                                 "where to_char(as_of, 'YYYY-MM') = %s", (as_of,)).fetchone()
@@ -66,7 +66,7 @@ def month_status(url: str, as_of: str) -> tuple[str, list[str]] | None:
 
 
 def months(url: str) -> list[str]:
-    with access.connect(url, access.ANALYST) as conn:
+    with roles.connect(url, roles.ANALYST) as conn:
         rows = conn.execute("select distinct to_char(as_of, 'YYYY-MM') from marts.fct_metrics order by 1").fetchall()
     return [r[0] for r in rows]
 

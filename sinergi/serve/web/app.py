@@ -58,7 +58,7 @@ def _province(value: str | None, who: users.User) -> str | None:
 
 
 def _month(value: str | None) -> str | None:
-    return value if value and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value) else None
+    return value if settings.is_month(value) else None
 
 
 def _target(lanjut: str | None) -> str:

@@ -16,10 +16,10 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from ingestion import access
+from sinergi.warehouse import roles
 
 POOL_SIZE = 4  # a page runs its queries one after another; a few pages at once is plenty on 2 cores
-OWNERS = (access.LOADER, access.TRANSFORMER)
+OWNERS = (roles.LOADER, roles.TRANSFORMER)
 
 
 class UnsafeSetup(RuntimeError):
@@ -40,12 +40,12 @@ def refuse_unsafe_login(url: str) -> str:
         raise UnsafeSetup(
             f"Dasbor menolak melayani lewat login basis data {login!r}: login ini "
             f"{'superuser' if superuser else 'BYPASSRLS'}, jadi keamanan baris (row-level security) tidak berlaku "
-            f"baginya. Jalankan dasbor sebagai {access.WEB} (NOINHERIT), misalnya "
-            f"WAREHOUSE_URL=postgresql://{access.WEB}:KATA_SANDI@host:5432/sinergi.")
+            f"baginya. Jalankan dasbor sebagai {roles.WEB} (NOINHERIT), misalnya "
+            f"WAREHOUSE_URL=postgresql://{roles.WEB}:KATA_SANDI@host:5432/sinergi.")
     if owners:
         raise UnsafeSetup(
             f"Dasbor menolak melayani lewat login basis data {login!r}: login ini memegang hak pemilik tabel "
-            f"({', '.join(owners)}), yang melewati keamanan baris. Jalankan dasbor sebagai {access.WEB}.")
+            f"({', '.join(owners)}), yang melewati keamanan baris. Jalankan dasbor sebagai {roles.WEB}.")
     if missing:
         raise UnsafeSetup(
             f"Tabel akses dasbor belum ada ({', '.join(missing)}). Jalankan sekali, sebagai pemilik gudang data: "
@@ -55,7 +55,7 @@ def refuse_unsafe_login(url: str) -> str:
 
 class Database:
     def __init__(self, url: str):
-        access.ensure(url)  # nothing to do for a project login such as sinergi_web
+        roles.ensure(url)  # nothing to do for a project login such as sinergi_web
         self.url = url
         self.pool = ConnectionPool(url, min_size=1, max_size=POOL_SIZE, kwargs={"row_factory": dict_row},
                                    name="sinergi-web", open=True)

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import psycopg
 
-from ingestion import access
+from sinergi.warehouse import roles
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD = 12
@@ -91,26 +91,22 @@ class User:
     @property
     def province(self) -> str | None:
         """The province a regional analyst is limited to (None for national roles)."""
-        match = access.PROVINCE_ROLE.match(self.role)
-        return match.group(1) if match else None
+        return roles.province_of(self.role)
 
     @property
     def sees_names(self) -> bool:
-        return self.role == access.AUDITOR
+        return self.role == roles.AUDITOR
 
     @property
     def is_auditor(self) -> bool:
-        return self.role == access.AUDITOR
+        return self.role == roles.AUDITOR
 
     @property
     def kind(self) -> str:
-        return {access.ANALYST: "Analis nasional", access.AUDITOR: "Auditor"}.get(
-            self.role, f"Analis wilayah {self.province}")
+        return roles.kind(self.role)
 
 
-def valid_role(role: str | None) -> bool:
-    """Only the reader roles may be a dashboard account's role (never an owner, never a superuser)."""
-    return bool(role) and (role in (access.ANALYST, access.AUDITOR) or bool(access.PROVINCE_ROLE.match(role)))
+valid_role = roles.is_reader  # a dashboard account's role: a reader role only
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -141,7 +137,7 @@ def verify(password: str, stored: str | None) -> bool:
 
 def ensure_tables(url: str) -> None:
     """Create the account, session and access-log tables and their grants (idempotent; as administrator)."""
-    access.ensure(url)
+    roles.ensure(url)
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.web'))")
         conn.execute(TABLES)
@@ -155,19 +151,6 @@ def tables_missing(conn) -> list[str]:
     return [t for t in NEEDED if t not in found]
 
 
-def _role_for(url: str, role: str) -> str:
-    """`analyst`, `auditor` or `wilayah:PP` (or the role's own name) -> the database role."""
-    if role in ("analyst", access.ANALYST):
-        return access.ANALYST
-    if role in ("auditor", access.AUDITOR):
-        return access.AUDITOR
-    if role.startswith("wilayah:"):
-        return access.add_province_role(url, role.split(":", 1)[1])
-    if access.PROVINCE_ROLE.match(role):
-        return access.add_province_role(url, role[-2:])
-    raise ValueError(f"Peran tidak dikenal: {role!r}. Pakai analyst, auditor atau wilayah:<kode provinsi>.")
-
-
 def add(url: str, username: str, password: str, role: str) -> User:
     """Create or update an account (idempotent). Updating it (a new password, another role) ends every
     session it has."""
@@ -179,7 +162,7 @@ def add(url: str, username: str, password: str, role: str) -> User:
     if password.lower() in (username.lower(), "kata-sandi", "password"):
         raise ValueError("Kata sandi terlalu mudah ditebak.")
     ensure_tables(url)
-    db_role = _role_for(url, role)
+    db_role = roles.resolve(url, role)
     with psycopg.connect(url) as conn:
         conn.execute("insert into access.web_user (username, password_hash, role_name) values (%s, %s, %s) "
                      "on conflict (username) do update set password_hash = excluded.password_hash, "

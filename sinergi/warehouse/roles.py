@@ -1,0 +1,54 @@
+"""The database roles people act as, and the names people give them: one vocabulary for the dashboard's
+accounts, the report and the command line.
+
+The roles themselves are made by `ingestion.access` (the loader needs them before anything else); this
+module is how the rest of the product names them. A person's role is given as `analyst`, `auditor` or
+`wilayah:PP` (a province's analyst), or as the database role's own name.
+"""
+from __future__ import annotations
+
+from ingestion.access import (  # noqa: F401  (re-exported: the product reads roles from here)
+    ANALYST,
+    AUDITOR,
+    LOADER,
+    PROVINCE_ROLE,
+    REGIONAL,
+    TRANSFORMER,
+    WEB,
+    add_province_role,
+    connect,
+    ensure,
+)
+
+REGION_PREFIX = "wilayah:"
+# Short names people type, and what each role is called on the dashboard.
+NAMED = {"analyst": ANALYST, "auditor": AUDITOR}
+KINDS = {ANALYST: "Analis nasional", AUDITOR: "Auditor"}
+HELP = "analyst, auditor, atau wilayah:<kode provinsi> (mis. wilayah:35)"
+
+
+def is_reader(role: str | None) -> bool:
+    """Only the reader roles may be a person's role (never an owner, never a superuser)."""
+    return bool(role) and (role in KINDS or bool(PROVINCE_ROLE.match(role)))
+
+
+def province_of(role: str) -> str | None:
+    match = PROVINCE_ROLE.match(role or "")
+    return match.group(1) if match else None
+
+
+def kind(role: str) -> str:
+    return KINDS.get(role) or f"Analis wilayah {province_of(role)}"
+
+
+def resolve(url: str, name: str) -> str:
+    """`analyst`, `auditor`, `wilayah:PP` or a reader role's own name -> the database role (a province's
+    role is created on first use)."""
+    role = NAMED.get(name, name)
+    if name.startswith(REGION_PREFIX):
+        return add_province_role(url, name[len(REGION_PREFIX):])
+    if PROVINCE_ROLE.match(role):
+        return add_province_role(url, province_of(role))
+    if role in KINDS:
+        return role
+    raise ValueError(f"Peran tidak dikenal: {name!r}. Pakai {HELP}.")
