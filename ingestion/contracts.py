@@ -91,35 +91,13 @@ class Feed:
         return index
 
 
-@dataclass(frozen=True)
-class Format:
+class Format(contract_schema.FormatSpec):
+    """A file format of contracts.yml's `formats`, validated (`contract_schema.FormatSpec`), with its name."""
     name: str
-    kind: str                      # csv | xlsx | jsonl
-    delimiter: str = ","
-    encoding: str = "utf-8"        # utf-8 | auto
-    bom: str = "no"                # no | allowed | expected
-    gzip: bool = False
-    dates: tuple[str, ...] = ("%Y-%m-%d",)
-    decimal: str = "."
-    regions: str = "dotted"        # dotted | undotted
-    sheet: str | None = None
-    number_column: str | None = None
-    closing: dict | None = None
-    trailer: dict | None = None
-    control_file: dict | None = None
-    control_line: dict | None = None
-    paths: dict | None = None
 
 
-@dataclass(frozen=True)
-class Family:
-    """One `deliveries` entry: a sender's files of one or more feeds in one folder."""
-    sender: str
-    unit: str
-    folder: str
-    name: str
-    format: str
-    feed: str | None = None
+# One `deliveries` entry: a sender's files of one or more feeds in one folder.
+Family = contract_schema.DeliverySpec
 
 
 @dataclass(frozen=True)
@@ -265,9 +243,9 @@ def build(spec: contract_schema.ContractsSpec) -> Contracts:
                           tuple(s.values) if s.values is not None else None, s.required, s.stands_in_for)
                 for c, s in feed.columns.items()}
         feeds[name] = Feed(name, feed.source, spec.sources[feed.source].schema_, feed.kind, tuple(feed.key), cols)
-    formats = {name: Format(name=name, **dict(f.model_dump(exclude_unset=True), dates=tuple(f.dates)))
+    formats = {name: Format.model_validate({**f.model_dump(exclude_unset=True), "name": name})
                for name, f in spec.formats.items()}
-    families = [Family(**d.model_dump()) for d in spec.deliveries]
+    families = list(spec.deliveries)
     return Contracts(feeds, formats, families, spec.snapshot_min_ratio,
                      {k: v.model_dump(by_alias=True) for k, v in spec.sources.items()},
                      [_compile(f) for f in families], periods=_periods(spec.periods.model_dump()),

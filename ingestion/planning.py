@@ -47,7 +47,7 @@ def control_totals(path: Path, match: Match, sha: str, released: bool) -> dict:
     spec = match.format.control_file
     if not spec:
         return {}
-    ctl = Path(str(path) + spec["suffix"])
+    ctl = Path(str(path) + spec.suffix)
     if not ctl.exists():
         if released:
             return {}

@@ -548,7 +548,7 @@ class DelimitedReader(_Reader):
                 self.facts.structural.append((row.number, "line_too_long", _too_long(row.number, length),
                                               safe_text(decode_line(prefix, self.facts.encoding)) + " ..."))
                 return "skip"
-            if trailer and text.startswith(trailer["prefix"] + self.fmt.delimiter):
+            if trailer and text.startswith(trailer.prefix + self.fmt.delimiter):
                 self._trailer(row.number, text)
                 return "skip"
             invalid.append(row.number)
@@ -621,7 +621,7 @@ class DelimitedReader(_Reader):
         except ValueError:
             raise FileProblem("trailer_mismatch",
                               f"trailer tidak terbaca di baris {line}: {safe_text(text)[:80]!r}") from None
-        self.facts.control = dict(zip(self.fmt.trailer["fields"], values))
+        self.facts.control = dict(zip(self.fmt.trailer.fields, values))
 
 
 def _arrow_reason(exc: BaseException) -> str:
@@ -677,8 +677,8 @@ class JsonLinesReader(_Reader):
                         self.facts.structural.append((number, "json_invalid", f"JSON tidak sah: {exc.msg}",
                                                       safe_text(text)))
                         continue
-                    if control and isinstance(record, dict) and control["key"] in record:
-                        self.facts.control = self._control(record[control["key"]], number)
+                    if control and isinstance(record, dict) and control.key in record:
+                        self.facts.control = self._control(record[control.key], number)
                         continue
                     if not isinstance(record, dict):
                         self.facts.structural.append((number, "json_invalid", "baris bukan objek JSON",
@@ -709,7 +709,7 @@ class JsonLinesReader(_Reader):
 
     def _control(self, body, number: int) -> dict:
         """The control line's totals, each one present and a number (`control_invalid` otherwise)."""
-        key, fields = self.fmt.control_line["key"], self.fmt.control_line["fields"]
+        key, fields = self.fmt.control_line.key, self.fmt.control_line.fields
         if not isinstance(body, dict):
             raise FileProblem("control_invalid", f"baris kontrol {key} di baris {number} bukan objek JSON berisi "
                                                  f"{', '.join(fields)}; minta pengirim mengirim ulang berkas lengkap")
@@ -836,7 +836,7 @@ class ExcelReader(_Reader):
             if seen.header:
                 if read and closed_in and seen.rows:
                     raise FileProblem("extra_sheet", f"lembar {sheet.title!r} masih berisi data sesudah baris "
-                                                     f"penutup {self.fmt.closing['label']!r} di lembar {closed_in!r}: "
+                                                     f"penutup {self.fmt.closing.label!r} di lembar {closed_in!r}: "
                                                      f"tidak jelas mana total yang berlaku. Periksa dengan pengirim; "
                                                      f"minta satu lembar data dengan satu baris penutup",
                                       status="held")
@@ -857,12 +857,12 @@ class ExcelReader(_Reader):
         if not read:
             raise FileProblem("file_empty", "tidak ada lembar kerja dengan baris judul kolom (berkas kosong?)")
         if self.fmt.closing and not self.facts.control:
-            raise FileProblem("trailer_mismatch", f"baris penutup {self.fmt.closing['label']!r} tidak ada")
+            raise FileProblem("trailer_mismatch", f"baris penutup {self.fmt.closing.label!r} tidak ada")
 
     def _rows(self, sheet, offset: int, seen: "_SheetSeen") -> Iterator[Chunk]:
         skip = {normalise_label(self.fmt.number_column)} if self.fmt.number_column else set()
         positions, kinds = None, None
-        closing = normalise_label(self.fmt.closing["label"]) if self.fmt.closing else None
+        closing = normalise_label(self.fmt.closing.label) if self.fmt.closing else None
         wide = max(3, len(self.feed.columns) // 2)
         lines, rows = [], []
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -880,7 +880,7 @@ class ExcelReader(_Reader):
             first = next((v for v in row if v is not None and str(v).strip() != ""), None)
             if closing and isinstance(first, str) and normalise_label(first) == closing:
                 if self.facts.control:
-                    raise FileProblem("extra_sheet", f"baris penutup {self.fmt.closing['label']!r} muncul lagi di "
+                    raise FileProblem("extra_sheet", f"baris penutup {self.fmt.closing.label!r} muncul lagi di "
                                                      f"lembar {sheet.title!r}: tidak jelas mana total yang berlaku. "
                                                      f"Periksa dengan pengirim", status="held")
                 self._closing(row, positions)
@@ -901,7 +901,7 @@ class ExcelReader(_Reader):
         return hits >= max(2, len(self.feed.columns) // 2)
 
     def _closing(self, row: tuple, positions: dict[str, int]) -> None:
-        sums = self.fmt.closing["sums"]
+        sums = self.fmt.closing.sums
         wanted = [c for c in positions if (sums == "all_amounts" and self.feed.columns[c].type == "amount") or
                   (isinstance(sums, list) and c in sums)]
         control = {}

@@ -31,7 +31,7 @@ PESERTA_FEB = "bpjstk/K1301/K1301_peserta_202402.csv"
 OFFICERS_FEB = "kemenkop/ods/pengurus_20240229.csv"
 COOPERATIVES_FEB = "kemenkop/ods/koperasi_20240229.csv"
 KUR_BRI_FEB = "himbara/bri/KUR_BRI_202402.txt"
-COMPLIANCE = dbt_runner.DBT_DIR / "models" / "marts" / "compliance"
+ANALYSTS_MARTS = dbt_runner.DBT_DIR / "models" / "marts" / "analysts"
 
 
 def _rows(url, sql, params=()):
@@ -224,12 +224,12 @@ def test_a_failing_staging_test_skips_only_what_depends_on_it_and_build_says_whi
 
 def test_each_metric_is_mapped_to_the_marts_it_is_computed_from():
     assert set(dbt_runner.METRIC_MARTS) == set(metrics.NAMES)
-    sql = (COMPLIANCE / "fct_metric_entities.sql").read_text(encoding="utf-8")
+    sql = (ANALYSTS_MARTS / "fct_metric_entities.sql").read_text(encoding="utf-8")
     for block in re.split(r"\n\),\n", sql):
         named = set(re.findall(r"'(K\d|K9_rupiah|Q1)'", block))
         for ref in re.findall(r"ref\('(\w+)'\)", block):
             assert named and all(ref in dbt_runner.METRIC_MARTS[m] for m in named), (ref, named)
-    quarantine = (COMPLIANCE / "fct_metrics.sql").read_text(encoding="utf-8")
+    quarantine = (ANALYSTS_MARTS / "fct_metrics.sql").read_text(encoding="utf-8")
     assert "ref('stg_audit__quarantined_rows')" in quarantine and "stg_audit__quarantined_rows" in dbt_runner.METRIC_MARTS["Q1"]
 
 

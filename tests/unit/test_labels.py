@@ -3,6 +3,7 @@ quarantine reasons (ingestion/reasons.py), metric breakdowns and K3 reasons (sin
 from __future__ import annotations
 
 import ast
+import csv
 import re
 
 from ingestion import reasons
@@ -10,7 +11,7 @@ from simulator import defects
 from sinergi.core import labels, settings
 
 INGESTION = settings.PROJECT_ROOT / "ingestion"
-METRIC_ENTITIES = settings.PROJECT_ROOT / "dbt_project" / "models" / "marts" / "compliance" / "fct_metric_entities.sql"
+METRIC_ENTITIES = settings.PROJECT_ROOT / "dbt_project" / "models" / "marts" / "analysts" / "fct_metric_entities.sql"
 
 
 def _name(node: ast.AST) -> str | None:
@@ -64,7 +65,7 @@ def _quarantine_codes() -> set[str]:
 def test_every_quarantine_reason_the_loader_writes_has_a_label_and_every_label_a_reason():
     written = _quarantine_codes()
     assert len(written) >= 20                                # the scan finds the codes (values, readers, loader)
-    assert written - set(reasons.QUARANTINE) == set(), "reason codes without a label in ingestion/reasons.py"
+    assert written - set(reasons.QUARANTINE) == set(), "reason codes without a label in dbt_project/seeds/ref_labels.csv"
     assert set(reasons.QUARANTINE) - written == set(), "labels of codes nothing writes"
     assert not set(reasons.RETIRED) & written, "a code still written is not retired"
     assert reasons.label("nik_bad_date") != "nik_bad_date"  # older ledgers still read
@@ -126,3 +127,17 @@ def test_the_metric_catalogue_is_one_file_that_the_code_and_pages_read():
     pages = [*(settings.PROJECT_ROOT / "sinergi").rglob("*.html"), *(settings.PROJECT_ROOT / "sinergi").rglob("*.py")]
     spelled = [p.name for p in pages if re.search(r"""["']K9_rupiah["']""", p.read_text(encoding="utf-8"))]
     assert spelled == [], "a metric's kind spelt outside the catalogue"
+
+
+def test_each_code_list_is_one_vocabulary_of_the_seed_and_each_is_read():
+    """ref_labels.csv holds every code list once (no code twice in a list, no empty label), and each list
+    is read by the loader's reasons or the screens' labels: nothing in it is dead."""
+    from ingestion import vocabulary
+    seen: set[tuple[str, str]] = set()
+    with vocabulary.SEED.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            assert (row["vocabulary"], row["code"]) not in seen and row["label"].strip(), row
+            seen.add((row["vocabulary"], row["code"]))
+    readers = "".join((settings.PROJECT_ROOT / p).read_text(encoding="utf-8")
+                      for p in ("ingestion/reasons.py", "sinergi/core/labels.py"))
+    assert [v for v in vocabulary.vocabularies() if f'"{v}"' not in readers] == []
