@@ -17,8 +17,11 @@ K2/K4/K6 within 0.3 percentage points of the truth. Exits 1 when a goal is misse
 Each figure is printed with its numerator and denominator: K4 rests on few facilities (about 40 mandatory
 ones a month at scale 0.25, 150 at scale 1.0, so one facility moves it 2.5 or 0.7 points), and the
 ordinary defects (`defect_rate`) set aside rows nobody can recover, above all participants' rows (about
-0.8% of them at the default rate), which pull every coverage figure down by about that share of itself
-whatever the scale (K4, near 0.9, by about 0.7 points). To see what identity resolution alone leaves,
+0.5% of them at the default rate: a NIK of the wrong length or turned into an Excel number, a birth
+date in the future, a membership start before birth, a negative wage, too many or too few fields; an
+unknown region no longer sets a participant aside, it is emptied), which pull every coverage figure down
+by about that share of itself whatever the scale (K4, near 0.9, by about 0.5 points: one or two
+borrowers a month at scale 1.0, more than the 0.3-point goal allows). To see what identity resolution alone leaves,
 measure the same world with `defect_rate=0` as well; scale 1.0 (two months) generates, loads and builds in
 about 1.5 minutes here.
 """

@@ -5,7 +5,8 @@
 Clean worlds (no defects) over seeds, scales, start months, lengths and both profiles must give every
 metric, month, region and breakdown exactly as the truth says. With --defects, every difference must be
 explained by the unrecoverable defects the generator logged (truth/defects.csv: quarantined or rejected
-rows in the month's files of the feeds the metric reads); a difference nothing explains fails the bench.
+rows in the month's files of the feeds the metric reads, and, for regional figures only, regions emptied
+at load); a difference nothing explains fails the bench.
 The seeds are printed first so any failure can be replayed with `sinergi-sim generate` and the same
 arguments. `tests/integration/test_truth_sweep.py` runs a small version of this in `make test`.
 """

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from psycopg.copy import QueuedLibpqWriter
 
-from . import schema
+from . import reasons, schema
+from .contract_schema import EMPTIABLE
 from .contracts import Match
 from .pseudonym import Pseudonymiser
 from .readers import FileProblem, raw_lines, reader_for
@@ -99,6 +100,7 @@ class Counts:
         self.notes: list[str] = []
         self.control_from_file: dict = {}
         self.bad_dates: dict[str, int] = {}   # NIK column -> rows loaded with an impossible date part
+        self.emptied: dict[tuple[str, str], int] = {}   # (column, reason) -> rows loaded with that value emptied
 
     def add(self, checked, rows: int) -> None:
         self.rows_read += rows
@@ -109,16 +111,22 @@ class Counts:
             kept = pc.sum(pc.cast(checked.table.column(col), pa.float64())).as_py() or 0.0
             self.loaded_sums[col] = self.loaded_sums.get(col, 0.0) + kept
         self.repairs += sorted({r[2] for r in checked.repairs})
+        for _, column, kind, *_ in checked.repairs:
+            if kind in EMPTIABLE:
+                self.emptied[(column, kind)] = self.emptied.get((column, kind), 0) + 1
         for col in self.columns.values():
             if col.bad_date_flag and col.bad_date_flag in checked.table.column_names:
                 flagged = pc.sum(pc.cast(checked.table.column(col.bad_date_flag), pa.int64())).as_py() or 0
                 self.bad_dates[col.name] = self.bad_dates.get(col.name, 0) + flagged
 
     def flag_notes(self) -> list[str]:
-        """What a person should know of the rows loaded with a flag: how many NIKs have an impossible date."""
+        """What a person should know of the rows loaded with a flag or an emptied value: how many NIKs have
+        an impossible date, how many rows lost a value their contract empties (`empty_on`)."""
         return [f"{n} baris dengan bagian tanggal lahir {name} yang mustahil dimuat dan ditandai "
                 f"({name}_bad_date); orangnya dicari lewat nama, tanggal lahir dan wilayah"
-                for name, n in self.bad_dates.items() if n]
+                for name, n in self.bad_dates.items() if n] + \
+               [f"{n} baris dimuat dengan {column} dikosongkan ({reasons.label(kind)}, {kind}); nilai kirimannya "
+                f"ada di audit.repair" for (column, kind), n in sorted(self.emptied.items())]
 
     def structural(self, rows: list[tuple], positions: dict | None, fmt) -> None:
         """Rows that could not be split into fields still count, and their amounts are in the trailer."""

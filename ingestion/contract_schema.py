@@ -17,6 +17,9 @@ from .config import MONTH_PATTERN
 # Column types the readers and values.py know (contracts.yml's header lists what each means).
 ColumnType = Literal["nik", "nik_koperasi", "nib", "npwp", "kpj", "npp", "code", "text", "date", "timestamp",
                      "month", "amount", "int", "rate", "region"]
+# Problems of a value that may empty it (a repair with that reason) instead of setting its row aside
+# (`empty_on`), and the column type each belongs to.
+EMPTIABLE = {"region_unknown": "region", "amount_out_of_limits": "amount"}
 
 
 class _Strict(BaseModel):
@@ -40,6 +43,18 @@ class ColumnSpec(_Strict):
     values: list[str] | None = Field(default=None, min_length=1)
     required: bool = False
     stands_in_for: str | None = None
+    empty_on: list[Literal["region_unknown", "amount_out_of_limits"]] = []
+
+    @model_validator(mode="after")
+    def _emptiable(self) -> "ColumnSpec":
+        if self.empty_on and (self.required or self.personal or self.key_part):
+            raise ValueError("empty_on: kolom wajib, kunci atau data pribadi tidak boleh dikosongkan")
+        wrong = [r for r in self.empty_on if EMPTIABLE[r] != self.type]
+        if wrong:
+            raise ValueError(f"empty_on: {', '.join(wrong)} bukan masalah kolom bertipe {self.type}")
+        if "amount_out_of_limits" in self.empty_on and not self.limits_by:
+            raise ValueError("empty_on: amount_out_of_limits tanpa limits_by")
+        return self
 
 
 class FeedSpec(_Strict):
@@ -54,6 +69,8 @@ class FeedSpec(_Strict):
         for name, col in self.columns.items():
             named[f"{name}.not_before"] = [col.not_before] if col.not_before else []
             named[f"{name}.limits_by"] = [col.limits_by.column] if col.limits_by else []
+            if col.empty_on and name in self.key:
+                raise ValueError(f"{name}.empty_on: kolom kunci tidak boleh dikosongkan")
             if col.stands_in_for and (col.stands_in_for not in self.key or self.columns[col.stands_in_for].required):
                 raise ValueError(f"{name}.stands_in_for {col.stands_in_for!r} bukan kolom kunci yang boleh kosong")
         for where, names in named.items():

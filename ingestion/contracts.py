@@ -34,6 +34,9 @@ class Column:
     values: tuple[str, ...] | None = None
     required: bool = False         # a blank value quarantines the row (`value_missing`)
     stands_in_for: str | None = None   # the key column this one replaces in the key where that is blank
+    # Problems (reason codes) that empty this value, logged as a repair with that reason, instead of
+    # setting the row aside: the value says nothing about who the row is or whether it counts.
+    empty_on: tuple[str, ...] = ()
 
     @property
     def stored_as(self) -> str | None:
@@ -240,7 +243,8 @@ def build(spec: contract_schema.ContractsSpec) -> Contracts:
     for name, feed in spec.feeds.items():
         cols = {c: Column(c, s.type, tuple(s.labels) + tuple(spec.labels.get(c, ())), s.personal, s.not_future,
                           s.not_before, s.limits_by.model_dump() if s.limits_by else None,
-                          tuple(s.values) if s.values is not None else None, s.required, s.stands_in_for)
+                          tuple(s.values) if s.values is not None else None, s.required, s.stands_in_for,
+                          tuple(s.empty_on))
                 for c, s in feed.columns.items()}
         feeds[name] = Feed(name, feed.source, spec.sources[feed.source].schema_, feed.kind, tuple(feed.key), cols)
     formats = {name: Format.model_validate({**f.model_dump(exclude_unset=True), "name": name})

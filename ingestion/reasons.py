@@ -6,6 +6,10 @@ The codes are the generator's defect kinds (`simulator/defects.py`) and what eng
 ledger by (`sinergi quarantine --file ... --reason ...`, docs/runbooks.md); the labels are for everyone else (`marts.fct_quarantine_reasons.reason_label`). The
 checks in `values.py`, the readers (`readers.py`) and the loader (`loader.py`) write these codes;
 tests/unit/test_labels.py fails when one of them has no label here, or a label no code.
+
+`region_unknown` and `amount_out_of_limits` are also the kinds of the repair that empties such a value
+where the contract says so (`empty_on`: the row loads with the value NULL, `audit.repair` keeps the
+value as sent); the label reads the same for both.
 """
 from __future__ import annotations
 

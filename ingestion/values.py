@@ -1,7 +1,9 @@
 """Check and clean one chunk of a feed, column by column, vectorised with Arrow.
 
-Every value ends one of three ways: taken as sent, repaired without guessing (a repair record says
-what changed), or its row is quarantined with a reason code and a message a person understands.
+Every value ends one of four ways: taken as sent, repaired without guessing (a repair record says
+what changed), emptied where its contract says a bad value there says nothing about the row's entity
+(`empty_on`: a repair record with the reason, the value as sent and nothing after), or its row is
+quarantined with a reason code and a message a person understands.
 Reason codes for the row problems named in feeds.md are the same words the generator's truth uses.
 """
 from __future__ import annotations
@@ -119,7 +121,7 @@ class ChunkChecker:
             if col.type == "amount":
                 amounts[name] = _lenient_sum(arr, self.fmt.decimal)
         problems.flag(empty_row, "empty_line", None, "baris kosong")
-        self._rows(values, problems)
+        self._rows(values, problems, repairs, lines)
         return self._outcome(lines, raw, values, problems, repairs, amounts)
 
     # --- columns ---------------------------------------------------------------------------------
@@ -229,6 +231,8 @@ class ChunkChecker:
             _log_repairs(repairs, lines, old, col.name, "region_old_code", arr, mapped)
             dotted = pc.if_else(old, mapped, dotted)
         unknown = pc.and_(pc.is_valid(arr), pc.invert(pc.and_kleene(shaped, _is_known_region(dotted))))
+        if "region_unknown" in col.empty_on:
+            return _emptied(dotted, unknown, repairs, lines, col.name, "region_unknown", arr)
         problems.flag(unknown, "region_unknown", col.name,
                       lambda at: [f"kode wilayah tidak dikenal: {v!r}" for v in _values(arr, at)])
         return dotted
@@ -237,7 +241,7 @@ class ChunkChecker:
         return arr
 
     # --- rows ------------------------------------------------------------------------------------
-    def _rows(self, values: dict[str, pa.Array], problems: Problems) -> None:
+    def _rows(self, values: dict[str, pa.Array], problems: Problems, repairs, lines) -> None:
         for name, col in self.feed.columns.items():
             if col.not_before:
                 early = pc.less(values[name], values[col.not_before])
@@ -245,6 +249,9 @@ class ChunkChecker:
             if col.limits_by:
                 ceiling = _ceilings(values[col.limits_by["column"]], col.limits_by["max"])
                 over = pc.greater(pc.cast(values[name], pa.float64()), ceiling)
+                if "amount_out_of_limits" in col.empty_on:
+                    values[name] = _emptied(values[name], over, repairs, lines, name, "amount_out_of_limits")
+                    continue
                 problems.flag(over, "amount_out_of_limits", name,
                               f"{name} melebihi batas {col.limits_by['column']} (Permenko 1/2023)")
         stand_ins = self.feed.stand_ins
@@ -366,6 +373,23 @@ def _ceilings(scheme: pa.Array, limits: dict) -> pa.Array:
     names = list(limits)
     idx = pc.index_in(scheme, pa.array(names))
     return pc.take(pa.array([float(limits[n]) for n in names]), idx)
+
+
+def _emptied(value: pa.Array, mask, repairs: list, lines: np.ndarray, column: str, kind: str,
+             before: pa.Array | None = None) -> pa.Array:
+    """`value` with the rows of `mask` emptied, each logged as a repair of kind `kind` (the reason, the
+    value as sent before, nothing after): for a column whose contract says such a value is emptied
+    (`empty_on`) rather than its row set aside. An earlier repair of the same value (an undotted or
+    retired region code) is replaced: nothing of it is kept. If the row is set aside for another reason,
+    its repair is dropped with it (`_outcome`)."""
+    mask = pc.fill_null(mask, False)
+    if not pc.any(mask).as_py():
+        return value
+    gone = set(lines[_np_mask(mask)].tolist())
+    repairs[:] = [r for r in repairs if r[1] != column or r[0] not in gone]
+    _log_repairs(repairs, lines, mask, column, kind, value if before is None else before,
+                 pa.nulls(len(value), pa.string()))
+    return pc.if_else(mask, pa.scalar(None, value.type), value)
 
 
 def _log_repairs(repairs: list, lines: np.ndarray, mask, column: str, kind: str, before: pa.Array,

@@ -4,6 +4,11 @@ Each kind says how a careful pipeline ends up with it:
 - `repair`: the value or file is fixed without guessing and the row loads;
 - `link`: the row loads as sent and identity resolution still finds the entity (name, birth date, region);
 - `quarantine`: the row must be set aside;
+- `empty`: the row loads with the defective value emptied (NULL), logged as a repair whose kind is the
+  defect's: for a kind that quarantines elsewhere but, in the feeds of its `emptied_in`, hits a value that
+  says nothing about who the row's person is or whether the row counts (an unknown region of a
+  participant, a KUR facility or a business: the row stays in national figures, in no region). The value
+  is lost (`recoverable` false), the row is not;
 - `reject` / `hold`: the whole file is set aside (a corrected file follows where the kind says so);
 - `duplicate`, `supersede`, `order`: a delivery-level event the ledger must handle.
 `recoverable` is true where the warehouse can still end with the true content. For the identity kinds
@@ -36,6 +41,12 @@ class Kind:
     handling: str
     recoverable: bool | None   # None: decided per record (see the module's docstring)
     level: str = "row"   # row | file
+    # Feeds where the row loads with the value emptied (handling `empty`) instead of the kind's handling.
+    emptied_in: frozenset = frozenset()
+
+    def handling_in(self, feed: str) -> str:
+        """How a careful pipeline handles this kind in a row of `feed`."""
+        return "empty" if feed in self.emptied_in else self.handling
 
 
 KINDS = {k.name: k for k in [
@@ -50,7 +61,9 @@ KINDS = {k.name: k for k in [
     Kind("region_old_code", "repair", True),
     Kind("region_undotted", "repair", True),
     Kind("region_village", "repair", True),
-    Kind("region_unknown", "quarantine", False),
+    # A participant's, a facility's or a business's unknown region is emptied (the person or the facility
+    # still counts nationally); a cooperative's, an employer's or a decision's row is still set aside.
+    Kind("region_unknown", "quarantine", False, emptied_in=frozenset({"peserta", "kur", "umkm"})),
     Kind("date_format", "repair", True),
     Kind("date_future", "quarantine", False),
     Kind("date_before_birth", "quarantine", False),
@@ -164,8 +177,8 @@ class Injector:
     def _log(self, d: Delivery, kind: str, line, column, key, detail, recoverable: bool | None = None) -> None:
         k = KINDS[kind]
         recoverable = k.recoverable if recoverable is None else recoverable
-        self.log.append(dict(file=d.path, line=line, kind=kind, handling=k.handling, recoverable=recoverable,
-                             sender=d.sender, feed=d.feed, period=d.period, column=column, key=key, detail=detail))
+        self.log.append(dict(file=d.path, line=line, kind=kind, handling=k.handling_in(d.feed),
+                             recoverable=recoverable, sender=d.sender, feed=d.feed, period=d.period, column=column, key=key, detail=detail))
 
     # --- file level ----------------------------------------------------------------------------------
     def files(self) -> None:

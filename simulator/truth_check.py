@@ -326,7 +326,8 @@ def explain_differences(url: str, world: Path) -> pd.DataFrame:
     """Each difference from the truth with the unrecoverable defects that can explain it: those the
     generator logged in the month's files of the feeds the metric reads. `explained` is false where
     there are none, or (for national totals) where the figure moved by more entities than there are
-    such defects."""
+    such defects. A region emptied at load (handling `empty`) loses the row's place in its regency and
+    province only: it explains regional figures, never a national one."""
     diffs = metric_differences(url, world)
     defects = pd.read_csv(Path(world) / "truth" / "defects.csv", dtype={"period": str, "line": "Int64"})
     lost = defects[(defects["recoverable"] == False) & defects["line"].notna()].copy()  # noqa: E712
@@ -340,10 +341,17 @@ def explain_differences(url: str, world: Path) -> pd.DataFrame:
         moved = max(abs(_or0(d["numerator_truth"]) - _or0(d["numerator_warehouse"])),
                     abs(_or0(d["denominator_truth"]) - _or0(d["denominator_warehouse"])))
         national = d["region"] == "ID" and d["breakdown"] == "" and d["metric"] != "K9_rupiah"
+        if d["region"] == "ID":
+            causes = causes[~_emptied_region(causes)]
         rows.append({**d[KEY].to_dict(), "moved": moved, "defects": len(causes),
                      "kinds": ", ".join(f"{k}×{n}" for k, n in causes["kind"].value_counts().items()),
                      "explained": len(causes) > 0 and (not national or moved <= len(causes))})
     return pd.DataFrame(rows, columns=[*KEY, "moved", "defects", "kinds", "explained"])
+
+
+def _emptied_region(defects: pd.DataFrame) -> pd.Series:
+    """Defects whose row loaded with its region emptied: the row still counts nationally."""
+    return (defects["handling"] == "empty") & (defects["column"] == "kode_wilayah")
 
 
 def _or0(x) -> float:

@@ -11,6 +11,7 @@ from rich.table import Table
 from sinergi.cli import options as cli_options
 from sinergi.core import fmt, settings
 from sinergi.warehouse import metrics
+from sinergi.warehouse.database import database_name
 
 
 class Format(str, Enum):
@@ -44,6 +45,31 @@ def register(app: typer.Typer, console) -> None:
                 raise typer.Exit(1) from None
         console.print(f"[green]Selesai:[/] build [bold]{build_id}[/]. "
                       "Lihat angkanya dengan `sinergi metrics --as-of YYYY-MM`.")
+
+    @app.command(name="export-staging")
+    def export_staging(
+        out: Annotated[str, typer.Option("--out", help="URL basis data tujuan, baru atau kosong "
+                                                        "(mis. postgresql://.../sinergi_staging)")],
+        include_unchecked: Annotated[bool, typer.Option(
+            help="Bangun salinan juga dari muatan yang belum diperiksa Great Expectations (seperti sinergi build)")] = False,
+    ) -> None:
+        """Salinan gudang data tanpa orang sungguhan (NIK, nama, alamat diganti pengganti yang konsisten,
+        kunci SINERGI_STAGING_KEY), untuk pelatihan dan vendor."""
+        from sinergi.warehouse import dbt_runner, staging_copy
+        try:
+            key = staging_copy.key_from_environment()
+            done = staging_copy.export(settings.warehouse_url(), out, key, include_unchecked, say=console.print)
+        except staging_copy.StagingRefused as exc:
+            console.print(f"[red]Ditolak:[/] {exc}", markup=True)
+            raise typer.Exit(2) from None
+        except (dbt_runner.BuildFailed, dbt_runner.DbtFailed) as exc:
+            console.print(str(exc), markup=False)
+            console.print("[red]Gagal:[/] data salinan sudah diganti, tetapi build dbt-nya gagal (lihat di atas). "
+                          "Perbaiki, lalu bangun salinan dengan `WAREHOUSE_URL=<URL salinan> sinergi build`.")
+            raise typer.Exit(1) from None
+        console.print(f"[green]Selesai:[/] salinan {database_name(out)} dibangun; diganti "
+                      f"{fmt.angka(done.niks)} NIK, {fmt.angka(done.names)} nama, {fmt.angka(done.addresses)} alamat "
+                      f"dan {fmt.angka(done.quarantine_lines)} baris teks karantina.")
 
     @app.command(name="metrics")
     def metrics_cmd(

@@ -11,6 +11,7 @@ from ingestion.access import (  # noqa: F401  (re-exported: the product reads ro
     ANALYST,
     AUDITOR,
     LOADER,
+    LOADER_SCHEMAS,
     PROVINCE_ROLE,
     REGIONAL,
     TRANSFORMER,

@@ -134,7 +134,7 @@ def test_every_defect_kind_occurs_and_is_logged(defective_world, national_world)
     assert set(logs["kind"]) == set(defects.KINDS)
     for kind, spec in defects.KINDS.items():
         rows = logs[logs["kind"] == kind]
-        assert (rows["handling"] == spec.handling).all()
+        assert (rows["handling"] == rows["feed"].map(spec.handling_in)).all()
         # None: decided per record (identity variants that lose the NIK: recoverable where name, birth
         # date and regency/city are unique among participants).
         assert rows["recoverable"].isin([True, False]).all() if spec.recoverable is None else \
@@ -142,6 +142,10 @@ def test_every_defect_kind_occurs_and_is_logged(defective_world, national_world)
     # Unrecoverable and recoverable examples the issue names are classified as such.
     assert not defects.KINDS["id_excel_number"].recoverable and defects.KINDS["id_separators"].recoverable
     assert defects.KINDS["region_old_code"].recoverable and not defects.KINDS["file_truncated"].level == "row"
+    # An unknown region empties a participant's, a facility's or a business's value; elsewhere the row is set aside.
+    unknown = logs[logs["kind"] == "region_unknown"]
+    assert set(unknown.loc[unknown["handling"] == "empty", "feed"]) <= {"peserta", "umkm", "kur"}
+    assert set(unknown.loc[unknown["handling"] == "quarantine", "feed"]).isdisjoint({"peserta", "umkm", "kur"})
 
 
 def test_logged_row_defects_are_on_their_lines(defective_world):

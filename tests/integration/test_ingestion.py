@@ -97,7 +97,7 @@ def test_quarantine_is_exactly_the_rows_the_truth_sets_aside(defective_world, de
 def test_repaired_and_linkable_rows_load(defective_world, defective_load):
     url, _, _ = defective_load
     defects = _truth(defective_world, "defects.csv")
-    rows = defects[(defects["line"] != "") & defects["handling"].isin(["repair", "link"])]
+    rows = defects[(defects["line"] != "") & defects["handling"].isin(["repair", "link", "empty"])]
     assert set(rows["kind"]) >= {"id_separators", "region_undotted", "date_format", "amount_separator",
                                  "nik_mistyped", "name_misspelt"}
     loaded = []
@@ -112,6 +112,28 @@ def test_repaired_and_linkable_rows_load(defective_world, defective_load):
     for kind in ("id_separators", "date_format", "amount_separator", "region_undotted"):
         for f, line in rows[rows["kind"] == kind][["file", "line"]].itertuples(index=False):
             assert (f, int(line), kind) in logged
+
+
+def test_rows_whose_region_is_emptied_load_without_it_and_with_a_repair(defective_world, defective_load):
+    """A participant's, a facility's or a business's unknown region is emptied (handling `empty`): the row
+    loads with the region NULL, and `audit.repair` keeps the reason and the value as sent, line for line."""
+    url, _, _ = defective_load
+    defects = _truth(defective_world, "defects.csv")
+    rows = defects[(defects["line"] != "") & (defects["handling"] == "empty")]
+    assert set(rows["kind"]) == {"region_unknown"} and "peserta" in set(rows["feed"])
+    assert set(rows["feed"]) <= {"peserta", "umkm", "kur"}
+    want = {(f, int(line)) for f, line in rows[["file", "line"]].itertuples(index=False)}
+    repairs = _frame(url, "select l.file, r.line, r.column_name, r.before, r.after from audit.repair r "
+                          "join audit.load l using (load_id) where r.kind = 'region_unknown'")
+    assert set(map(tuple, repairs[["file", "line"]].itertuples(index=False))) == want
+    assert set(repairs["column_name"]) == {"kode_wilayah"} and repairs["after"].isna().all()
+    sent = {(f, int(line)): d.split(" -> ")[1] for f, line, d in rows[["file", "line", "detail"]].itertuples(index=False)}
+    assert {(f, line): b for f, line, _, b, _ in repairs.itertuples(index=False)} == sent
+    emptied = []
+    for feed in ("peserta", "umkm", "kur"):
+        table = contracts.load().feeds[feed].table
+        emptied.append(_frame(url, f"select _file as file, _line as line from {table} where kode_wilayah is null"))
+    assert set(map(tuple, pd.concat(emptied).itertuples(index=False))) == want
 
 
 def test_repairs_leave_the_true_value(defective_world, defective_load):

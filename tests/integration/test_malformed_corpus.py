@@ -55,7 +55,9 @@ def corpus(clean_world, tmp_path_factory, new_db, gx_dir):
         6: (_field(rows[4], 1, "3.51301E+15"), "id_excel_number"),
         7: (_field(rows[5], 10, rows[5].split(";")[10].replace(".", "")), "repair:region_undotted"),
         8: (_field(rows[6], 10, old), "repair:region_old_code"),
-        9: (_field(rows[7], 10, "99.99.99"), "region_unknown"),
+        # A participant's unknown region says nothing about who they are or whether they participate: the
+        # row loads with the region emptied, the value as sent in the repair.
+        9: (_field(rows[7], 10, "99.99.99"), "emptied:region_unknown"),
         10: (_field(rows[8], 3, "1981-07-28"), "repair:date_format"),
         11: (_field(rows[9], 3, "28/07/2091"), "date_future"),
         12: (_field(rows[10], 11, "01/01/1900"), "date_before_birth"),
@@ -66,8 +68,10 @@ def corpus(clean_world, tmp_path_factory, new_db, gx_dir):
         17: (rows[14] + ";EXTRA", "too_many_fields"),
         18: (rows[15].rsplit(";", 1)[0], "too_few_fields"),
         19: (_field(rows[16], 2, rows[16].split(";")[2].replace("A", "AA", 1)), "loaded"),  # name spelt differently
+        # Emptying the region does not save a row with another problem: it is set aside for that one.
+        20: (_field(_field(rows[17], 10, "99.99.99"), 11, "01/01/1900"), "date_before_birth"),
     }
-    body = [header] + [line for line, _ in broken.values()] + rows[17:30]
+    body = [header] + [line for line, _ in broken.values()] + rows[18:30]
     expect["rows"] = c.write(f"{BRANCH}/K1301_peserta_202501.csv", ("\n".join(body) + "\n").encode())
     expect["row_lines"] = {line: what for line, (_, what) in broken.items()}
     expect["row_old"] = (old, current)
@@ -147,8 +151,9 @@ def test_each_row_problem_is_repaired_or_quarantined_with_its_reason(corpus):
     (notes,), = _one(url, "select notes from audit.load where load_id = %s", o.load_id)
     assert "1 baris dengan bagian tanggal lahir nik yang mustahil dimuat dan ditandai (nik_bad_date)" in notes
     for line, what in expect["row_lines"].items():
-        if what.startswith("repair:"):
+        if what.startswith(("repair:", "emptied:")):
             assert line in loaded and (line, what.split(":")[1]) in repairs, (line, what)
+            assert line not in quarantined, line
         elif what.startswith("flagged:"):
             assert line in loaded, line
         elif what == "loaded":
@@ -156,6 +161,12 @@ def test_each_row_problem_is_repaired_or_quarantined_with_its_reason(corpus):
         else:
             assert quarantined.get(line) == what, (line, what, quarantined.get(line))
     assert set(quarantined) | loaded == set(range(2, 2 + o.rows_read))
+    assert not {line for line, _ in repairs} & set(quarantined), "a row set aside keeps no repair"
+    emptied = {line for line, what in expect["row_lines"].items() if what.startswith("emptied:")}
+    assert {line for (line,) in _one(url, "select _line from raw_bpjstk.peserta where _load_id = %s "
+                                          "and kode_wilayah is null", o.load_id)} == emptied
+    (notes,), = _one(url, "select notes from audit.load where load_id = %s", o.load_id)
+    assert "1 baris dimuat dengan kode_wilayah dikosongkan (Kode wilayah tidak dikenal, region_unknown)" in notes
 
 
 def test_messages_name_the_problem_for_a_person(corpus):
@@ -164,7 +175,11 @@ def test_messages_name_the_problem_for_a_person(corpus):
     messages = dict(_one(url, "select reason, message from audit.quarantine where load_id = %s", o.load_id))
     assert "16 digit" in messages["nik_length"]
     assert "Excel" in messages["id_excel_number"]
-    assert "99.99.99" in messages["region_unknown"]
+    assert "date_before_birth" in messages and "region_unknown" not in messages
+    # The emptied region keeps the value as sent, where the quarantine would have kept the line.
+    emptied = _one(url, "select column_name, before, after from audit.repair where load_id = %s and line = 9 "
+                        "and kind = 'region_unknown'", o.load_id)
+    assert emptied == [("kode_wilayah", "99.99.99", None)]
     raw = dict(_one(url, "select line, raw_text from vault.quarantine_text where load_id = %s", o.load_id))
     assert raw[17].endswith(";EXTRA")
 

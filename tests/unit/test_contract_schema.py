@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ingestion import contract_schema, contracts
+from simulator import defects
 from sinergi.core import settings
 
 RAW = yaml.safe_load(resources.files("ingestion").joinpath("contracts.yml").read_text(encoding="utf-8"))
@@ -67,6 +68,31 @@ def test_a_wrong_value_is_refused(change, says):
 ])
 def test_a_name_that_points_nowhere_is_refused(change, says):
     assert says in _refused(change)
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda r: r["feeds"]["kur"]["columns"]["plafon"].update(empty_on=["amount_out_of_limits"]), "kolom wajib"),
+    (lambda r: r["feeds"]["peserta"]["columns"]["nama"].update(type="region", empty_on=["region_unknown"]),
+     "data pribadi"),
+    (lambda r: r["feeds"]["peserta"]["columns"]["upah"].update(empty_on=["region_unknown"]),
+     "region_unknown bukan masalah kolom bertipe amount"),
+    (lambda r: r["feeds"]["peserta"]["columns"]["upah"].update(empty_on=["amount_out_of_limits"]), "tanpa limits_by"),
+    (lambda r: r["feeds"]["peserta"].update(key=["kpj", "kode_wilayah"]), "kolom kunci tidak boleh dikosongkan"),
+    (lambda r: r["feeds"]["peserta"]["columns"]["kode_wilayah"].update(empty_on=["date_future"]),
+     "peserta.columns.kode_wilayah.empty_on"),
+])
+def test_a_value_that_must_not_be_emptied_is_refused(change, says):
+    """`empty_on` only for a value that says nothing about who the row is or whether it counts."""
+    assert says in _refused(change)
+
+
+def test_the_generator_empties_exactly_the_values_the_contract_empties():
+    """The truth (simulator/defects.py `emptied_in`) and the loader (`empty_on`) agree, feed by feed."""
+    declared = {(kind, feed.name) for feed in contracts.load().feeds.values() for col in feed.columns.values()
+                for kind in col.empty_on}
+    simulated = {(kind.name, feed) for kind in defects.KINDS.values() for feed in kind.emptied_in}
+    assert declared == simulated == {("region_unknown", "peserta"), ("region_unknown", "umkm"),
+                                     ("region_unknown", "kur")}
 
 
 def _suite_value_sets() -> dict[tuple[str, str], list[str]]:
