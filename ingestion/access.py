@@ -12,6 +12,9 @@ or a dashboard user can see:
   identity links, published metrics, reference data, and the names behind tokens;
 - `sinergi_regional` is the group of the province roles `sinergi_wilayah_<PP>`: the marts, limited by
   row-level security to the provinces in `access.regional_scope`;
+- `sinergi_branch` is the group of the branch-office roles `sinergi_cabang_<kode>`: the marts, limited by
+  row-level security to the branch in `access.branch_scope` and the regencies/cities of its service area
+  (`marts.dim_branch_area`);
 - `sinergi_web` is the dashboard's login: NOINHERIT, so it can read nothing until it sets the role of
   the user it serves.
 """
@@ -28,7 +31,8 @@ from psycopg import sql
 
 LOADER, TRANSFORMER = "sinergi_loader", "sinergi_transformer"
 ANALYST, AUDITOR, REGIONAL, WEB = "sinergi_analyst", "sinergi_auditor", "sinergi_regional", "sinergi_web"
-READER_ROLES = (ANALYST, AUDITOR, REGIONAL)
+BRANCH = "sinergi_branch"
+READER_ROLES = (ANALYST, AUDITOR, REGIONAL, BRANCH)
 
 RAW_SCHEMAS = ("raw_kemenkop", "raw_bpjstk", "raw_himbara")
 LOADER_SCHEMAS = (*RAW_SCHEMAS, "audit", "vault")
@@ -37,13 +41,17 @@ TRANSFORMER_SCHEMAS = ("reference", "staging", "restricted", "intermediate", "id
 READERS = {
     **{s: (TRANSFORMER,) for s in RAW_SCHEMAS},
     "audit": (TRANSFORMER, AUDITOR),
-    "marts": (ANALYST, AUDITOR, REGIONAL),
+    "marts": (ANALYST, AUDITOR, REGIONAL, BRANCH),
     "published": (AUDITOR,),
     "identity": (AUDITOR,),
     "reference": (AUDITOR,),
 }
 T = TypeVar("T")
 PROVINCE_ROLE = re.compile(r"^sinergi_wilayah_(\d{2})$")
+# A BPJS Ketenagakerjaan branch office's code (K1301) and its role (sinergi_cabang_k1301: role names are
+# lower case, the code is kept as written in access.branch_scope).
+BRANCH_CODE = re.compile(r"^[A-Z][0-9]{4}$")
+BRANCH_ROLE = re.compile(r"^sinergi_cabang_([a-z][0-9]{4})$")
 
 
 ACCESS_SCHEMA = """
@@ -56,6 +64,25 @@ create table if not exists access.regional_scope (
 create or replace function access.visible_provinces() returns setof text
 language sql stable as $$
     select province_code from access.regional_scope where pg_has_role(current_user, role_name, 'member')
+$$;
+create table if not exists access.branch_scope (
+    role_name text primary key,
+    branch_code text not null check (branch_code ~ '^[A-Z][0-9]{4}$')
+);
+-- The branch offices the current role may see rows of (row-level security policies call this).
+create or replace function access.visible_branches() returns setof text
+language sql stable as $$
+    select branch_code from access.branch_scope where pg_has_role(current_user, role_name, 'member')
+$$;
+-- The regencies/cities of those branches' service areas. PL/pgSQL, so that the function can exist before
+-- the warehouse is built (its body is checked when it runs); it reads marts.dim_branch_area as the caller,
+-- whose row-level security there follows visible_branches().
+create or replace function access.visible_regencies() returns setof text
+language plpgsql stable as $$
+begin
+    return query select a.regency_code::text from marts.dim_branch_area as a
+        where a.branch_code in (select access.visible_branches());
+end
 $$;
 """
 
@@ -164,8 +191,8 @@ def ensure(url: str) -> None:
 def _database(conn) -> None:
     db = sql.Identifier(conn.info.dbname)
     conn.execute(sql.SQL("revoke all on database {} from public").format(db))
-    conn.execute(sql.SQL("grant connect, temporary on database {} to {}, {}, {}, {}, {}, {}").format(
-        db, *map(sql.Identifier, (LOADER, TRANSFORMER, *READER_ROLES, WEB))))
+    conn.execute(sql.SQL("grant connect, temporary on database {} to {}").format(
+        db, sql.SQL(", ").join(map(sql.Identifier, (LOADER, TRANSFORMER, *READER_ROLES, WEB)))))
     conn.execute(sql.SQL("grant create on database {} to {}, {}").format(
         db, sql.Identifier(LOADER), sql.Identifier(TRANSFORMER)))
     # Matching by name needs these; both are trusted extensions, but create them once here.
@@ -212,9 +239,11 @@ def _grants(conn) -> None:
     # The vault: its owner grants the transformer the matching view and the auditor names by token.
     conn.execute("grant usage on schema vault to sinergi_transformer, sinergi_auditor")
     # The dashboard's login reads its accounts (access.web_user) before it sets any user's role.
-    conn.execute("grant usage on schema access to sinergi_regional, sinergi_transformer, sinergi_web")
+    conn.execute("grant usage on schema access to sinergi_regional, sinergi_branch, sinergi_transformer, sinergi_web")
     conn.execute("grant select on access.regional_scope to sinergi_regional, sinergi_auditor")
-    conn.execute("grant execute on function access.visible_provinces() to sinergi_regional, sinergi_transformer")
+    conn.execute("grant select on access.branch_scope to sinergi_branch, sinergi_auditor")
+    conn.execute("grant execute on function access.visible_provinces(), access.visible_branches(), "
+                 "access.visible_regencies() to sinergi_regional, sinergi_branch, sinergi_transformer")
 
 
 def add_province_role(url: str, province_code: str) -> str:
@@ -230,6 +259,41 @@ def add_province_role(url: str, province_code: str) -> str:
         conn.execute("insert into access.regional_scope values (%s, %s) "
                      "on conflict (role_name) do update set province_code = excluded.province_code",
                      (role, province_code))
+
+    _retrying(url, work)
+    return role
+
+
+class UnknownBranch(ValueError):
+    """A branch code that is malformed or that the warehouse does not know (message in Bahasa)."""
+
+
+def known_branches(url: str) -> list[str] | None:
+    """The branch offices of the built warehouse (`marts.dim_branch`), or None before the first build."""
+    with psycopg.connect(url) as conn:
+        if not conn.execute("select to_regclass('marts.dim_branch') is not null").fetchone()[0]:
+            return None
+        return [r[0] for r in conn.execute("select branch_code from marts.dim_branch order by 1")]
+
+
+def add_branch_role(url: str, branch_code: str) -> str:
+    """The role of a BPJS Ketenagakerjaan branch office limited to its service area (created if missing).
+    The code must be a branch the warehouse knows (`marts.dim_branch`), once it has been built."""
+    code = (branch_code or "").strip().upper()
+    if not BRANCH_CODE.match(code):
+        raise UnknownBranch(f"Kode kantor cabang harus satu huruf dan empat angka (mis. K1301), bukan {branch_code!r}.")
+    ensure(url)
+    known = known_branches(url)
+    if known is not None and code not in known:
+        shown = ", ".join(known[:10]) + (" ..." if len(known) > 10 else "")
+        raise UnknownBranch(f"Kantor cabang {code} tidak dikenal di gudang data. Kantor cabang yang ada: {shown}.")
+    role = f"sinergi_cabang_{code.lower()}"
+
+    def work(conn) -> None:
+        _create_role(conn, role, "nologin", member_of=(BRANCH,))
+        _grant_role(conn, role, WEB)
+        conn.execute("insert into access.branch_scope values (%s, %s) "
+                     "on conflict (role_name) do update set branch_code = excluded.branch_code", (role, code))
 
     _retrying(url, work)
     return role

@@ -1,5 +1,6 @@
 """The `sinergi` command line: `ingest` (load, check, ledger, quarantine, release), `warehouse` (build,
-metrics) and `serving` (serve, user, report, docs). Verbs call the same library code the DAGs call."""
+metrics), `serving` (serve, user, report, docs) and `targets` (target set, import). Verbs call the same library
+code the DAGs call."""
 from __future__ import annotations
 
 import sys
@@ -7,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from . import ingest, serving, warehouse
+from . import ingest, serving, targets, warehouse
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
@@ -18,6 +19,7 @@ console = Console(width=None if sys.stdout.isatty() else 150)
 ingest.register(app, console)
 warehouse.register(app, console)
 serving.register(app, console)
+targets.register(app, console)
 
 
 def main() -> None:

@@ -102,7 +102,10 @@ def register(app: typer.Typer, console) -> None:
     ) -> None:
         """Tulis laporan kepatuhan untuk auditor (HTML dan PDF) beserta buktinya."""
         from sinergi.serve import report as report_mod
-        db_role = roles.resolve(settings.warehouse_url(), role)
+        try:
+            db_role = roles.resolve(settings.warehouse_url(), role)
+        except ValueError as exc:  # an unknown role or branch office, said in Bahasa
+            raise typer.BadParameter(str(exc), param_hint="--role") from None
         with console.status(f"[bold]Menyusun laporan {as_of}..."):
             try:
                 written = report_mod.write(settings.warehouse_url(), as_of, out, db_role)

@@ -38,6 +38,9 @@ LINK_PAIRS = vocabulary.labels("link_pair")
 LINK_DIMENSIONS = vocabulary.labels("link_dimension")
 SEXES = vocabulary.labels("sex")
 
+# Where a target stands against its projection (sinergi/warehouse/targets.py `status`).
+TARGET_STATUS = vocabulary.labels("target_status")
+
 DIMENSIONS = vocabulary.labels("breakdown_dimension")
 # Dimensions whose values are the senders' own words, shown as sent.
 AS_SENT = {"jenis_koperasi", "jenis_layanan", "bank", "skema", "skala_usaha", "pekerjaan"}
@@ -90,4 +93,5 @@ def register(env) -> None:
     env.filters.update(rincian=breakdown, alasan_karantina=quarantine_reason, alasan_perizinan=licensing_reason)
     env.globals.update(licensing_reasons=LICENSING_REASONS, status_names=LOAD_STATUS, quality_names=QUALITY,
                        link_feeds=LINK_FEEDS, link_kinds=REVIEW_KINDS, link_decisions=REVIEW_DECISIONS,
-                       link_pairs=LINK_PAIRS, link_dimensions=LINK_DIMENSIONS, sexes=SEXES)
+                       link_pairs=LINK_PAIRS, link_dimensions=LINK_DIMENSIONS, sexes=SEXES,
+                       target_status=TARGET_STATUS)

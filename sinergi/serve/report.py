@@ -25,12 +25,15 @@ FAILING = metrics.SHARES
 FIGURES = """
 select m.metric, m.region, r.region_name, m.numerator, m.denominator, m.value
 from marts.fct_metrics as m join marts.dim_region as r on r.region_code = m.region
-where m.as_of = to_date(%(bulan)s, 'YYYY-MM') and m.breakdown = '' and r.level in ('nasional', 'provinsi')
+where m.as_of = to_date(%(bulan)s, 'YYYY-MM') and m.breakdown = ''
+  and (r.level in ('nasional', 'provinsi')
+       -- a branch office's role reads no province's total: the regencies/cities of its service area
+       or (r.level = 'kabupaten_kota' and not exists (select 1 from marts.dim_region as p where p.level <> 'kabupaten_kota')))
 order by m.metric, m.region = 'ID' desc, m.region
 """
 PREVIOUS = """
 select metric, region, value, numerator from marts.fct_metrics
-where as_of = (to_date(%(bulan)s, 'YYYY-MM') - interval '1 month')::date and breakdown = '' and length(region) <= 2
+where as_of = (to_date(%(bulan)s, 'YYYY-MM') - interval '1 month')::date and breakdown = ''
 """
 # The entities failing each ratio metric, with the name a reader knows them by. A cooperative's name (K1 and
 # Q1: the cooperative; K3: the one the licence decision is for) is in the marts and every role reads it, as

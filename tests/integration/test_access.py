@@ -127,3 +127,68 @@ def test_the_regional_role_is_refused_the_audit_evidence(defective_warehouse):
     assert _refused(defective_warehouse, role, "select 1 from audit.load")
     assert _refused(defective_warehouse, role, "select 1 from published.fct_metrics_published")
     assert re.fullmatch(r"sinergi_wilayah_\d{2}", role)
+
+
+BRANCH = "K1301"  # Kota Surabaya (35.78); the other branch of Jawa Timur, K1305, serves 35.13
+
+
+def test_a_branch_role_sees_only_its_service_area_in_every_mart(defective_warehouse):
+    role = access.add_branch_role(defective_warehouse, BRANCH.lower())
+    assert role == "sinergi_cabang_k1301" and access.add_branch_role(defective_warehouse, BRANCH) == role
+    area = {r[0] for r in _as(defective_warehouse, access.ANALYST,
+                              "select regency_code from marts.dim_branch_area where branch_code = %s", (BRANCH,))}
+    assert area == {"35.78"}
+    leaks, seen = {}, {}
+    for table in _tables(defective_warehouse, "marts"):
+        with psycopg.connect(defective_warehouse) as conn:
+            cols = [r[0] for r in conn.execute("select column_name from information_schema.columns "
+                                               "where table_schema = 'marts' and table_name = %s", (table,))]
+        t = sql.Identifier(table)
+        if table in ("dim_branch", "dim_branch_area") or ("branch_code" in cols and "regency_code" not in cols):
+            found = {r[0] for r in _as(defective_warehouse, role, sql.SQL("select distinct branch_code from marts.{}").format(t))}
+            bad = found - {BRANCH}
+        elif column := next((c for c in ("regency_code", "region_code", "region") if c in cols), None):
+            found = {r[0] for r in _as(defective_warehouse, role,
+                                       sql.SQL("select distinct {} from marts.{}").format(sql.Identifier(column), t))}
+            bad = found - area                      # never a province's or the nation's total, never 35.13
+        elif "sender_region" in cols:
+            found = {tuple(r) for r in _as(defective_warehouse, role, sql.SQL(
+                "select distinct sender, unit, sender_region from marts.{}").format(t))}
+            bad = {f for f in found if f[2] != "ID" and (f[0], f[1]) != ("bpjstk", BRANCH)}
+        elif "province_code" in cols:               # province-level aggregates only: none of them
+            found = {r[0] for r in _as(defective_warehouse, role, sql.SQL("select province_code from marts.{}").format(t))}
+            bad = found
+        else:
+            continue
+        seen[table] = found
+        if bad:
+            leaks[table] = sorted(map(str, bad))[:5]
+    assert leaks == {}
+    for table in ("fct_metrics", "fct_cooperative_coverage", "dim_region", "fct_contributions", "dim_branch_area"):
+        assert seen[table], table                   # the policies are not simply empty
+    assert _as(defective_warehouse, role, "select count(*) from marts.fct_metrics where region in ('35', '35.13', 'ID')") == [(0,)]
+    assert _refused(defective_warehouse, role, "select 1 from audit.load")
+    assert _refused(defective_warehouse, role, "select 1 from published.fct_metrics_published")
+
+
+def test_every_mart_with_row_level_security_has_a_rule_for_the_branch_roles(defective_warehouse):
+    with psycopg.connect(defective_warehouse) as conn:
+        rows = conn.execute("""
+            select c.relname, c.relrowsecurity,
+                array(select p.policyname from pg_policies p where p.schemaname = 'marts' and p.tablename = c.relname
+                      and 'sinergi_branch' = any(p.roles)) as branch,
+                array(select distinct r from pg_policies p, unnest(p.roles) r
+                      where p.schemaname = 'marts' and p.tablename = c.relname) as readers
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = 'marts' and c.relkind in ('r', 'p')""").fetchall()
+    missing = [name for name, rls, branch, readers in rows
+               if rls and branch != ["cabang"] and readers != ["sinergi_auditor"]]   # the auditors-only queue
+    assert missing == []
+    assert {name for name, rls, *_ in rows if not rls} <= NOT_REGIONAL
+
+
+def test_an_unknown_branch_is_refused_in_bahasa(defective_warehouse):
+    with pytest.raises(access.UnknownBranch, match="Kantor cabang K9999 tidak dikenal di gudang data"):
+        access.add_branch_role(defective_warehouse, "K9999")
+    with psycopg.connect(defective_warehouse) as conn:
+        assert conn.execute("select count(*) from pg_roles where rolname = 'sinergi_cabang_k9999'").fetchone() == (0,)

@@ -327,3 +327,79 @@ def test_great_expectations_data_docs_written_by_a_load_are_linked_and_served(br
     assert "hanya untuk pengguna nasional" in regional.inner_text("main")
     assert regional.locator("#gx-docs").count() == 0
     assert regional.goto(server + "/dokumen/gx/index.html").status == 404
+
+
+# --- issue 20: the branch office's role, the map, the region page and the targets ---------------------
+
+BRANCH, OTHER_BRANCH = "K1301", "K1305"   # Jawa Timur's two branches: Kota Surabaya (35.78) and 35.13
+
+
+def _tiles(page) -> list[str]:
+    return page.locator("svg.peta a.ubin").evaluate_all("tiles => tiles.map(t => t.dataset.region)")
+
+
+def _targets(url) -> int:
+    return _one(url, "select count(*) from audit.target")[0]
+
+
+def test_a_branch_office_sees_its_service_area_and_its_targets(browser, server, defective_warehouse):
+    from sinergi.warehouse import targets
+    users.add(defective_warehouse, "cabang", PASSWORD, f"cabang:{BRANCH}")
+    targets.save(defective_warehouse, f"cabang,wilayah,metrik,tahun,nilai\n{BRANCH},,K1,2024,25\n"
+                 f"{OTHER_BRANCH},,K1,2024,25\n,35.13,K7,2024,90\n,35.78,K8,2024,10\n", "uji", "uji")
+    page = _login(browser, server, "cabang")
+    assert page.inner_text("h1").startswith(f"Ringkasan kantor cabang {BRANCH}")
+    assert f"Kantor cabang {BRANCH}" in page.inner_text("#pengguna")
+    assert page.locator("#metrik tr[data-metric=K1] td.nilai").inner_text().endswith("%")
+    for path in ("/peta", "/peta?provinsi=33", "/peta?provinsi=35"):
+        page.goto(server + path)
+        assert _tiles(page) == ["35.78"], path                          # its service area, nothing else
+    page.goto(server + "/wilayah/35.13")
+    assert "tidak ditemukan" in page.inner_text("[role=alert]")         # the other branch's regency
+    page.goto(server + "/target")
+    scopes = page.locator("#target tbody tr").evaluate_all("rows => rows.map(r => r.dataset.scope)")
+    assert sorted(scopes) == ["35.78", BRANCH]
+    status = page.locator(f"#target tr[data-scope={BRANCH}]").get_attribute("data-status")
+    assert status in labels.TARGET_STATUS and page.locator(f"#target tr[data-scope={BRANCH}] td").nth(2).inner_text() == "25,0%"
+    assert "Proyeksi" in page.inner_text("#metode") and page.locator("#unggah-target").count() == 0
+    _shot(page, "target_kantor_cabang")
+
+
+def test_a_regional_users_map_shows_their_province_only_and_leads_to_the_region_page(browser, server):
+    page = _login(browser, server, "jatim")
+    page.goto(server + "/peta?provinsi=33&metrik=K7")
+    codes = _tiles(page)
+    assert codes and all(c.startswith("35.") for c in codes)
+    assert page.locator("#legenda li").count() >= 2
+    page.click("svg.peta a.ubin[data-region='35.78']")
+    assert page.url.split("?")[0].endswith("/wilayah/35.78")
+    assert page.locator("#metrik tr[data-metric=K7]").count() == 1 and page.locator("figure.grafik svg").count() == 1
+    assert page.get_attribute("#tindak-lanjut", "href") == "/tindak-lanjut?wilayah=35.78"
+    page.goto(server + "/wilayah/33")
+    assert "tidak ditemukan" in page.inner_text("[role=alert]")
+    _shot(page, "peta_wilayah_35")
+
+
+def test_target_upload_refuses_a_bad_file_whole_and_takes_a_good_one(browser, server, defective_warehouse):
+    page = _login(browser, server, "analis")
+    page.goto(server + "/peta")
+    assert len(_tiles(page)) == 38                                     # every province on the national map
+    _shot(page, "peta_nasional")
+    before = _targets(defective_warehouse)
+    page.goto(server + "/target")
+    bad = b"cabang,wilayah,metrik,tahun,nilai\nK1301,,K1,2024,30\nK9999,,K1,2024,25\n,35,K1,2024,120\n"
+    page.set_input_files("#unggah-target input[type=file]", {"name": "target.csv", "mimeType": "text/csv", "buffer": bad})
+    page.click("#unggah-target button")
+    problems = page.inner_text("#penolakan")
+    assert "tidak ada yang disimpan" in problems and "baris 3: kantor cabang K9999 tidak dikenal" in problems
+    assert "baris 4: nilai 120 di luar 0–100" in problems
+    assert _targets(defective_warehouse) == before                      # nothing half-imported
+    good = b"cabang,wilayah,metrik,tahun,nilai\nK1305,,K2,2024,40\n,35,K8,2024,5000\n"
+    page.set_input_files("#unggah-target input[type=file]", {"name": "target.csv", "mimeType": "text/csv", "buffer": good})
+    page.click("#unggah-target button")
+    assert page.inner_text("#tersimpan") == "2 target disimpan."
+    assert _targets(defective_warehouse) == before + 2
+    assert page.locator("#target tr[data-scope='35'][data-metric=K8]").count() == 1
+    assert _one(defective_warehouse, "select count(*) from access.access_log where event = 'impor_target' "
+                "and username = 'analis' and rows = 2")[0] == 1
+    _shot(page, "target_analis")

@@ -363,6 +363,29 @@ def test_login_and_logout_need_a_csrf_token_and_a_same_origin_request(web, wareh
     assert client.get("/").status_code == 200
 
 
+def test_the_target_upload_needs_a_csrf_token_and_a_national_role(web, warehouse):
+    """Issue 20: the targets upload is a POST like any other (token, same origin), and only analysts and
+    auditors may add targets; nothing is stored when it is refused."""
+    users.add(warehouse, "sek_cabang", PASSWORD, "cabang:K1301")
+    count = lambda: _one(warehouse, "select count(*) from audit.target")[0]  # noqa: E731
+    before = count()
+    upload = {"berkas": ("t.csv", b"cabang,wilayah,metrik,tahun,nilai\nK1301,,K1,2024,99\n", "text/csv")}
+    analyst = _signed_in(web, "sek_analis")
+    token = _csrf(analyst.get("/target").text)
+    assert analyst.post("/target/impor", files=upload).status_code == 403                          # no token
+    assert analyst.post("/target/impor", files=upload, data={"csrf": token},
+                        headers={"Origin": "http://penyerang.example"}).status_code == 403           # another site
+    for name in ("sek_jatim", "sek_cabang"):                                                        # not national
+        client = _signed_in(web, name)
+        page = client.get("/target").text
+        assert 'id="unggah-target"' not in page
+        refused = client.post("/target/impor", files=upload, data={"csrf": _csrf(page)})
+        assert refused.status_code == 403 and "Hanya analis nasional dan auditor" in refused.text
+    assert count() == before
+    assert analyst.post("/target/impor", files=upload, data={"csrf": token}).status_code == 303
+    assert count() == before + 1
+
+
 def test_no_open_redirect_after_login(web):
     for target in ("//penyerang.example", "/\\penyerang.example", "https://penyerang.example", "javascript:alert(1)"):
         assert _login(_client(web), "sek_analis", lanjut=target).headers["location"] == "/", target

@@ -9,7 +9,7 @@ import pytest
 from sinergi.core import settings
 from sinergi.warehouse import roles
 
-DEFINED = {roles.LOADER, roles.TRANSFORMER, roles.ANALYST, roles.AUDITOR, roles.REGIONAL, roles.WEB}
+DEFINED = {roles.LOADER, roles.TRANSFORMER, roles.ANALYST, roles.AUDITOR, roles.REGIONAL, roles.BRANCH, roles.WEB}
 
 
 @pytest.mark.parametrize("name, role", [("analyst", roles.ANALYST), ("auditor", roles.AUDITOR),
@@ -30,6 +30,19 @@ def test_a_province_role_is_a_reader_limited_to_its_province():
     assert roles.is_reader("sinergi_wilayah_35") and roles.province_of("sinergi_wilayah_35") == "35"
     assert roles.kind("sinergi_wilayah_35") == "Analis wilayah 35" and roles.kind(roles.AUDITOR) == "Auditor"
     assert not roles.is_reader("sinergi_wilayah_3")
+
+
+def test_a_branch_role_is_a_reader_limited_to_its_service_area():
+    assert roles.is_reader("sinergi_cabang_k1301") and roles.branch_of("sinergi_cabang_k1301") == "K1301"
+    assert roles.kind("sinergi_cabang_k1301") == "Kantor cabang K1301"
+    assert roles.province_of("sinergi_cabang_k1301") is None and roles.branch_of(roles.ANALYST) is None
+    assert not roles.is_reader("sinergi_cabang_k13") and not roles.is_reader("sinergi_cabang_K1301")
+
+
+@pytest.mark.parametrize("name", ["cabang:13", "cabang:", "cabang:K13011", "cabang:K13'; drop"])
+def test_a_malformed_branch_code_is_refused_in_bahasa_before_any_database(name):
+    with pytest.raises(ValueError, match="Kode kantor cabang harus satu huruf dan empat angka"):
+        roles.resolve("postgresql://unused/db", name)
 
 
 def _named(folder: str, suffixes: tuple[str, ...], pattern: str) -> dict[str, set[str]]:

@@ -26,7 +26,9 @@ from sinergi.core import fmt, labels, settings
 from sinergi.warehouse import metrics
 
 from . import charts, export, linkage, queries, users
+from . import regions as regions_mod
 from . import sessions as sessions_mod
+from . import targets as targets_mod
 from .db import Database, refuse_unsafe_login
 from .security import BAD_REQUEST, Guard, WebConfig, same_origin
 
@@ -36,7 +38,8 @@ SHOWN_ROWS = 500  # rows on screen; the downloads carry all of them
 ACCESS_LOG_ROWS = 200  # latest access-log entries on "Kualitas data" (auditors)
 EVENTS = {"masuk": "masuk", "masuk_gagal": "gagal masuk", "masuk_ditahan": "masuk ditahan (terlalu banyak gagal)",
           "keluar": "keluar", "unduh": "unduhan", "halaman_bernama": "halaman dengan nama",
-          "csrf_ditolak": "formulir ditolak (CSRF)", linkage.DECISION: "keputusan tautan"}
+          "csrf_ditolak": "formulir ditolak (CSRF)", linkage.DECISION: "keputusan tautan",
+          targets_mod.IMPORTED: "impor target"}
 # When a sender's next file is due: the ministry daily, branches and banks monthly.
 CADENCE = {"kemenkop": "harian", "bpjstk": "bulanan", "himbara": "bulanan"}
 CSRF_ERROR = ("Formulir ini kedaluwarsa atau dikirim dari situs lain, jadi ditolak. Muat ulang halaman ini lalu "
@@ -203,15 +206,17 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
     @app.get("/", response_class=HTMLResponse)
     def summary(request: Request, bulan: str | None = None, who: users.User = Depends(user)):
         ctx = common(who, bulan)
-        region = who.province or "ID"
-        trend = db.rows(who.role, queries.REGION_TREND, {"region": region})
+        region = who.province or who.branch or "ID"
+        # A branch office's figures: the sums over the regencies/cities of its service area.
+        area = regions_mod.area_rows(db, who, ctx["bulan"]) if who.branch else None
+        trend = area[0] if area else db.rows(who.role, queries.REGION_TREND, {"region": region})
         cards = _cards(trend, ctx["bulan"], ctx["months"])
         ratios = {m: [None] * len(ctx["months"]) for m in metrics.SHARES}
         for r in trend:
             if r["metric"] in ratios:
                 ratios[r["metric"]][ctx["months"].index(r["bulan"])] = float(r["value"])
         chart = charts.trend(ctx["months"], ratios, "Tren rasio cakupan") if ctx["months"] else ""
-        breakdowns = db.rows(who.role, queries.BREAKDOWNS, {"region": region, "bulan": ctx["bulan"]})
+        breakdowns = area[1] if area else db.rows(who.role, queries.BREAKDOWNS, {"region": region, "bulan": ctx["bulan"]})
         return page(request, "ringkasan.html", who, cards=cards, chart=chart, breakdowns=breakdowns,
                     region=region, **ctx)
 
@@ -221,7 +226,7 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
         ctx = common(who, bulan)
         provinsi = who.province or _blank(provinsi)
         metrik = metrik if metrik in metrics.NAMES else "K1"
-        rows = db.rows(who.role, queries.REGIONS, {"bulan": ctx["bulan"], "provinsi": provinsi})
+        rows = db.rows(who.role, queries.REGIONS, {"bulan": ctx["bulan"], "provinsi": provinsi, "area": bool(who.branch)})
         table = _pivot(rows)
         key = (lambda t: float(t[metrik]["numerator"])) if metrik not in metrics.SHARES else \
             (lambda t: float(t[metrik]["value"]))
@@ -308,10 +313,14 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
                      common=common, session_token=session_token, client=_client, path_and_query=_path_and_query,
                      csrf_error=CSRF_ERROR)
 
+    regions_mod.register(app, db=db, user=user, page=page, common=common, cards=_cards)
+    targets_mod.register(app, db=db, sessions=sessions, config=config, user=user, page=page, common=common,
+                         session_token=session_token, client=_client, csrf_error=CSRF_ERROR)
+
     @app.get("/dokumen/{kind}/{path:path}")
     def documents(kind: str, path: str = "", who: users.User = Depends(user)):
         # Data Docs show batches of every province: not for a regional user.
-        root = _docs_root(kind) if not (kind == "gx" and who.province) else None
+        root = _docs_root(kind) if not (kind == "gx" and who.limited) else None
         target = (root / (path or "index.html")).resolve() if root else None
         if not target or not target.is_file() or not target.is_relative_to(root.resolve()):
             return HTMLResponse("Dokumen tidak ditemukan. Jalankan `sinergi docs` lalu muat ulang.", status_code=404)
@@ -334,7 +343,7 @@ def _docs_root(kind: str) -> Path | None:
 def _gx_docs(who: users.User) -> str:
     """The Data Docs link on "Kualitas data": `ada`, `belum` (not built yet) or `wilayah` (a regional user:
     the docs show batches of every province)."""
-    if who.province:
+    if who.limited:
         return "wilayah"
     return "ada" if _docs_root("gx") else "belum"
 

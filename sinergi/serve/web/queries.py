@@ -20,13 +20,15 @@ where region = %(region)s and as_of = to_date(%(bulan)s, 'YYYY-MM') and breakdow
 order by metric, breakdown
 """
 
-# Provinces (no province given) or the regencies/cities of one province, every metric side by side.
+# Provinces (no province given), the regencies/cities of one province, or (`area`: a branch office's user)
+# every regency/city the role reads, every metric side by side.
 REGIONS = """
 select m.region, r.region_name, m.metric, m.numerator, m.denominator, m.value
 from marts.fct_metrics as m
 join marts.dim_region as r on r.region_code = m.region
 where m.as_of = to_date(%(bulan)s, 'YYYY-MM') and m.breakdown = ''
-  and case when %(provinsi)s::text is null then r.level = 'provinsi'
+  and case when %(area)s then r.level = 'kabupaten_kota'
+           when %(provinsi)s::text is null then r.level = 'provinsi'
            else r.province_code = %(provinsi)s and r.level <> 'provinsi' end
 order by m.region, m.metric
 """

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import psycopg
 
-from sinergi.warehouse import roles
+from sinergi.warehouse import roles, targets
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD = 12
@@ -94,6 +94,16 @@ class User:
         return roles.province_of(self.role)
 
     @property
+    def branch(self) -> str | None:
+        """The BPJS branch office a branch user is limited to (its service area), else None."""
+        return roles.branch_of(self.role)
+
+    @property
+    def limited(self) -> bool:
+        """A regional or branch user: row-level security shows part of the country only."""
+        return bool(self.province or self.branch)
+
+    @property
     def sees_names(self) -> bool:
         return self.role == roles.AUDITOR
 
@@ -136,11 +146,13 @@ def verify(password: str, stored: str | None) -> bool:
 
 
 def ensure_tables(url: str) -> None:
-    """Create the account, session and access-log tables and their grants (idempotent; as administrator)."""
+    """Create the account, session and access-log tables, the targets table and their grants (idempotent; as
+    administrator)."""
     roles.ensure(url)
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.web'))")
         conn.execute(TABLES)
+    targets.ensure_table(url)  # the targets the dashboard shows and analysts upload (audit.target)
 
 
 def tables_missing(conn) -> list[str]:
