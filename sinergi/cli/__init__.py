@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from . import ingest, serving, targets, warehouse
+from . import ingest, serving, targets, warehouse, worklists
 
 app = typer.Typer(help="Sinergi: cakupan jaminan sosial ketenagakerjaan koperasi, UMKM dan debitur KUR.",
                   no_args_is_help=True, add_completion=False)
@@ -20,6 +20,7 @@ ingest.register(app, console)
 warehouse.register(app, console)
 serving.register(app, console)
 targets.register(app, console)
+worklists.register(app, console)
 
 
 def main() -> None:

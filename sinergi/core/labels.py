@@ -40,6 +40,9 @@ SEXES = vocabulary.labels("sex")
 
 # Where a target stands against its projection (sinergi/warehouse/targets.py `status`).
 TARGET_STATUS = vocabulary.labels("target_status")
+# Worklists and follow-up campaigns (issue 20): the worklist's sections and a campaign's kind of scope.
+WORKLIST_SECTIONS = vocabulary.labels("worklist_section")
+CAMPAIGN_SCOPES = vocabulary.labels("campaign_scope")
 
 DIMENSIONS = vocabulary.labels("breakdown_dimension")
 # Dimensions whose values are the senders' own words, shown as sent.
@@ -78,6 +81,13 @@ def breakdown(key: str) -> str:
     `jenis_koperasi=Jasa` -> `Jenis koperasi: Jasa`. A key without a label is shown as it is."""
     dimension, _, value = key.partition("=")
     return f"{DIMENSIONS.get(dimension, dimension)}: {(values(dimension) or {}).get(value, value)}"
+
+
+def label(vocabulary_name: str, code: str | None) -> str | None:
+    """A code's label in one vocabulary of the seed; the code itself when it has none."""
+    found = {"licensing_reason": LICENSING_REASONS, "worklist_section": WORKLIST_SECTIONS,
+             "campaign_scope": CAMPAIGN_SCOPES}.get(vocabulary_name) or values(vocabulary_name) or {}
+    return found.get(code, code) if code else code
 
 
 def licensing_reason(code: str | None) -> str | None:

@@ -12,6 +12,7 @@ import csv
 import io
 import os
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -71,6 +72,62 @@ def to_xlsx(rows: list[dict], columns: list[str], sheet: str) -> bytes:
     ws.append([_xlsx_cell(c) for c in columns])
     for r in rows:
         ws.append([_xlsx_cell(r.get(c)) for c in columns])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@dataclass
+class PrintSheet:
+    """A sheet laid out to print: a title and a few lines above the table, the header row repeated on every
+    page, given column widths (characters) and number formats (None: as the value is)."""
+    name: str
+    title: str
+    lines: list[str]
+    header: list[str]
+    rows: list[list]
+    widths: list[int]
+    formats: list[str | None] = field(default_factory=list)
+
+
+def to_print_xlsx(sheets: list[PrintSheet]) -> bytes:
+    """A workbook to print (A4 landscape, fit to the page's width, header row repeated, page numbers in
+    the footer); every text cell formula-safe, as in to_xlsx."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    for sheet in sheets:
+        ws = book.create_sheet(_ILLEGAL_XLSX.sub("", sheet.name)[:31] or "Lembar")
+        ws.append([_xlsx_cell(sheet.title)])
+        ws["A1"].font = Font(bold=True, size=14)
+        for line in sheet.lines:
+            ws.append([_xlsx_cell(line)])
+        ws.append([])
+        header_row = len(sheet.lines) + 3
+        ws.append([_xlsx_cell(h) for h in sheet.header])
+        for cell in ws[header_row]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for row in sheet.rows:
+            ws.append([_xlsx_cell(v) for v in row])
+        for i, width in enumerate(sheet.widths, 1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        for i, number_format in enumerate(sheet.formats, 1):
+            if number_format:
+                for (cell,) in ws.iter_rows(min_row=header_row + 1, min_col=i, max_col=i):
+                    cell.number_format = number_format
+        ws.print_title_rows = f"{header_row}:{header_row}"
+        ws.freeze_panes = f"A{header_row + 1}"
+        ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.gridLines = True
+        ws.oddFooter.center.text = "Halaman &P dari &N"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from sinergi.core import fmt, labels, settings
 from sinergi.warehouse import metrics
 
-from . import charts, export, linkage, queries, users
+from . import charts, export, linkage, queries, users, worklist
 from . import regions as regions_mod
 from . import sessions as sessions_mod
 from . import targets as targets_mod
@@ -312,6 +312,9 @@ def create_app(url: str | None = None, secret: str | None = None, config: WebCon
     linkage.register(app, db=db, sessions=sessions, config=config, templates=templates, user=user, page=page,
                      common=common, session_token=session_token, client=_client, path_and_query=_path_and_query,
                      csrf_error=CSRF_ERROR)
+    worklist.register(app, db=db, sessions=sessions, templates=templates, user=user, page=page, common=common,
+                      config=config, session_token=session_token, client=_client, path_and_query=_path_and_query,
+                      csrf_error=CSRF_ERROR, events=EVENTS)
 
     regions_mod.register(app, db=db, user=user, page=page, common=common, cards=_cards)
     targets_mod.register(app, db=db, sessions=sessions, config=config, user=user, page=page, common=common,

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import psycopg
 
+from sinergi.serve import campaigns
 from sinergi.warehouse import roles, targets
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -153,6 +154,7 @@ def ensure_tables(url: str) -> None:
         conn.execute("select pg_advisory_xact_lock(hashtext('sinergi.web'))")
         conn.execute(TABLES)
     targets.ensure_table(url)  # the targets the dashboard shows and analysts upload (audit.target)
+    campaigns.ensure_tables(url)  # the follow-up campaigns (issue 20): user data beside the accounts
 
 
 def tables_missing(conn) -> list[str]:

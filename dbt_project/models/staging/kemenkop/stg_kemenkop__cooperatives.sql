@@ -22,6 +22,7 @@ select
     pola_pengelolaan,
     kode_wilayah,
     {{ regency_code('kode_wilayah') }} as regency_code,
+    alamat,
     status_koperasi,
     tgl_rat_terakhir,
     jumlah_anggota_pria,
