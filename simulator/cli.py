@@ -142,6 +142,11 @@ def _demo_people(url: str, out: Path) -> None:
     from sinergi.warehouse import dbt_runner, metrics
     password = pysecrets.token_urlsafe(12)
     accounts = [("analis", "analyst"), ("auditor", "auditor"), ("jatim", "wilayah:35")]
+    with psycopg.connect(url) as conn:  # a branch office of the world, Jawa Timur's largest if it has one
+        branch = conn.execute("select branch_code from marts.dim_branch_area group by branch_code "
+                              "order by bool_or(province_code = '35') desc, sum(employers) desc, 1 limit 1").fetchone()
+    if branch:
+        accounts.append(("cabang", f"cabang:{branch[0]}"))
     for name, role in accounts:
         users.add(url, name, password, role)
     web_password = demo_keys.demo_web_password()

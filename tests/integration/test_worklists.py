@@ -275,8 +275,14 @@ def test_the_page_keeps_to_row_level_security_csrf_and_formula_safety(web, defec
     assert events.get("unduh", 0) >= 2 and events.get("halaman_bernama", 0) >= 1 and events.get("csrf_ditolak", 0) >= 1
 
 
-def test_a_regional_user_opens_the_worklist_downloads_it_and_saves_a_campaign(browser, server, defective_warehouse):  # noqa: F811
-    page = _login(browser, server, "jatim")
+@pytest.mark.parametrize("username, role", [("jatim", "wilayah:35"), ("kacab_probolinggo", f"cabang:{BRANCH}")])
+def test_a_regional_user_or_branch_office_opens_the_worklist_downloads_it_and_saves_a_campaign(
+        browser, server, defective_warehouse, username, role):  # noqa: F811
+    from sinergi.serve.web import users
+    from sinergi.warehouse import roles
+    if username != "jatim":  # the regional account is made with the server (test_dashboard.py)
+        users.add(defective_warehouse, username, PASSWORD, role)
+    page = _login(browser, server, username)
     page.click("nav >> text=Daftar tindak lanjut")
     page.select_option("select[name=bulan]", JAN)
     page.select_option("select[name=cabang]", BRANCH)
@@ -305,11 +311,11 @@ def test_a_regional_user_opens_the_worklist_downloads_it_and_saves_a_campaign(br
     row = page.locator(f"#kampanye tr[data-campaign='{campaign_id}']")
     assert "Sosialisasi di Kraksaan" in row.inner_text() and "Februari 2024" in row.inner_text()
     with psycopg.connect(defective_warehouse) as conn:
-        role, by, converted = conn.execute("""
+        saved_role, by, converted = conn.execute("""
             select c.saved_role, c.saved_by, count(*) filter (where f.is_covered)
             from access.campaign c join access.campaign_entity e on e.campaign_id = c.campaign_id and e.section = 'koperasi'
             left join marts.fct_cooperative_coverage f on f.nik_koperasi = e.entity and f.as_of = '2024-02-01'
             where c.campaign_id = %s group by c.saved_role, c.saved_by""", (int(campaign_id),)).fetchone()
-    assert (role, by) == ("sinergi_wilayah_35", "jatim")
+    assert (saved_role, by) == (roles.resolve(defective_warehouse, role), username)
     assert int(row.locator("td.conversion").inner_text().replace(".", "")) >= converted
-    _shot(page, "tindak_lanjut_jatim")
+    _shot(page, f"tindak_lanjut_{username}")
