@@ -35,7 +35,7 @@ def period_end(period: str) -> date:
     return date(y, m, calendar.monthrange(y, m)[1])
 
 
-def copy_rows(conn, pseudo: Pseudonymiser, path: Path, rel: str, match: Match, load_id: int) -> "Counts":
+def copy_rows(conn, pseudo: Pseudonymiser, path: Path, match: Match, load_id: int) -> "Counts":
     """One file's rows through the checks into its raw table (one COPY, the next chunk read and checked
     while this one is sent), its quarantine, repairs and vault rows after it, in the caller's transaction.
     Returns the counts the ledger row and the control totals need; every row read is loaded or set aside."""
@@ -47,7 +47,7 @@ def copy_rows(conn, pseudo: Pseudonymiser, path: Path, rel: str, match: Match, l
     stored = [n for n, _ in schema.raw_columns(feed)]
     key = [feed.columns[k].stored_as for k in feed.key_columns]
     seen = np.empty(0, dtype=np.uint64)
-    copy_sql = f"copy {feed.table} (_load_id, _file, _line, {', '.join(stored)}) from stdin (format csv)"
+    copy_sql = f"copy {feed.table} (_load_id, _line, {', '.join(stored)}) from stdin (format csv)"
     try:
         # The writer thread sends each chunk while the next one is read and checked.
         with conn.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
@@ -59,7 +59,7 @@ def copy_rows(conn, pseudo: Pseudonymiser, path: Path, rel: str, match: Match, l
                 if fmt.kind == "xlsx":
                     spools.cells(checked.quarantined, chunk)
                 if checked.table.num_rows:
-                    copy.write(_csv_bytes(checked.table, checked.lines, load_id, rel))
+                    copy.write(_csv_bytes(checked.table, checked.lines, load_id))
     except FileProblem as problem:
         problem.rows_read = counts.rows_read + len(reader.facts.structural)
         raise
@@ -78,11 +78,12 @@ def copy_rows(conn, pseudo: Pseudonymiser, path: Path, rel: str, match: Match, l
     return counts
 
 
-def _csv_bytes(table: pa.Table, lines: np.ndarray, load_id: int, rel: str) -> bytes:
-    """Rows as COPY csv: the load id, file and line first, then the stored columns."""
+def _csv_bytes(table: pa.Table, lines: np.ndarray, load_id: int) -> bytes:
+    """Rows as COPY csv: the load id and line first, then the stored columns (the file's name is the
+    ledger's, `audit.load.file`, not repeated on every row)."""
     n = table.num_rows
-    prefix = [pa.array(np.full(n, load_id, dtype=np.int64)), pa.nulls(n, pa.string()).fill_null(rel), pa.array(lines)]
-    full = pa.Table.from_arrays(prefix + table.columns, names=["_load_id", "_file", "_line"] + table.column_names)
+    prefix = [pa.array(np.full(n, load_id, dtype=np.int64)), pa.array(lines)]
+    full = pa.Table.from_arrays(prefix + table.columns, names=["_load_id", "_line"] + table.column_names)
     buf = io.BytesIO()
     pcsv.write_csv(full, buf, pcsv.WriteOptions(include_header=False, quoting_style="needed"))
     return buf.getvalue()

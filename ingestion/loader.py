@@ -123,7 +123,7 @@ class Loader:
         released = self.conn.execute("select 1 from audit.release where sha256 = %s", (sha,)).fetchone()
         control = planning.control_totals(path, match, sha, bool(released))
         load_id = self.conn.execute("select nextval('audit.load_id_seq')").fetchone()[0]
-        counts = checked_copy.copy_rows(self.conn, self.pseudo, path, rel, match, load_id)
+        counts = checked_copy.copy_rows(self.conn, self.pseudo, path, match, load_id)
         corrected = corrections.is_correction(self.conn, sha)
         if not corrected:
             counts.check_control({**counts.control_from_file, **control})

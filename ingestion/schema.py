@@ -220,7 +220,7 @@ grant select on vault.record_names to sinergi_auditor;
 
 
 def raw_columns(feed: Feed) -> list[tuple[str, str]]:
-    """(name, SQL type) of the stored columns, in COPY order (after _load_id, _file, _line)."""
+    """(name, SQL type) of the stored columns, in COPY order (after _load_id, _line)."""
     out = []
     for col in feed.columns.values():
         if col.stored_as:
@@ -237,11 +237,12 @@ def raw_table(feed: Feed) -> str:
 create schema if not exists {feed.schema};
 create table if not exists {feed.table} (
     _load_id bigint not null,
-    _file text not null,
     _line integer not null,
     {cols}
 );
 {adds}
+-- Migration: raw rows carry their load id only; the file's name is the ledger's (audit.load.file).
+alter table {feed.table} drop column if exists _file;
 create index if not exists {feed.name}_load on {feed.table} using brin (_load_id);
 """
 
@@ -260,7 +261,8 @@ def _complete(conn, contracts: Contracts) -> bool:
         "where table_schema = any(%s)", ([s for s, _, _ in wanted],)).fetchall())
     indexes = {r[0] for r in conn.execute(
         "select indexname from pg_indexes where schemaname = 'vault'").fetchall()}
-    stale = ("vault", "person_for_matching", "nik_serial") in found
+    stale = ("vault", "person_for_matching", "nik_serial") in found or any(
+        column == "_file" for schema, _, column in found if schema.startswith("raw_"))  # before the migration
     distance = conn.execute("select to_regprocedure('vault.nik_distance(text, text)') is not null").fetchone()[0]
     return wanted <= found and not stale and distance and "person_load" in indexes
 

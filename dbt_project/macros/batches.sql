@@ -42,6 +42,7 @@
     select
         l.as_of,
         l.unit,
+        l.source_file,
         r.*,
         row_number() over (partition by l.as_of, {{ key }} order by r._load_id desc, r._line) as nth
     from {{ relation }} as r

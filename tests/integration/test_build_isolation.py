@@ -121,8 +121,8 @@ def test_a_blank_umkm_owner_nik_stays_in_k6_and_a_blank_participant_nik_is_quara
     url, nib = blank_niks["url"], blank_niks["nib"]
     # The business loads without an owner token, and is counted: in K6's denominator, not its numerator.
     # Its owner, whom no participant answers to, is a person of its own, never covered.
-    assert _rows(url, "select nik_pemilik_token from raw_kemenkop.umkm where nib = %s and _file = %s",
-                 (nib, UMKM_FEB)) == [(None,)]
+    assert _rows(url, "select nik_pemilik_token from raw_kemenkop.umkm r join audit.load l on l.load_id = r._load_id "
+                      "where nib = %s and l.file = %s", (nib, UMKM_FEB)) == [(None,)]
     assert _rows(url, "select person_id, link_rule, is_covered from marts.fct_umkm_coverage "
                       "where nib = %s and as_of = '2024-02-01'", (nib,)) == [
         (f"tanpa_nik:umkm:{nib}", "tidak_ditemukan", False)]
@@ -190,8 +190,8 @@ def test_a_failing_staging_test_skips_only_what_depends_on_it_and_build_says_whi
     # would), and February is rebuilt because a corrected UMKM file arrives.
     with psycopg.connect(url) as conn:
         conn.execute("update raw_himbara.kur set plafon = null where (_load_id, _line) = "
-                     "(select _load_id, min(_line) from raw_himbara.kur where _file like 'himbara/bri/%%202402%%' "
-                     "group by 1)")
+                     "(select _load_id, min(_line) from raw_himbara.kur join audit.load on load_id = _load_id "
+                     "where file like 'himbara/bri/%%202402%%' group by 1)")
     first = blank_niks["umkm"].split(b"\n")[1].split(b",")
     corrected = landing / "kemenkop/sidt/umkm_202402_v2.csv.gz"
     corrected.write_bytes(gzip.compress(blank_niks["umkm"].replace(first[1], first[1] + b" Baru", 1)))

@@ -77,7 +77,8 @@ def test_rows_read_match_the_files_and_add_up(defective_world, defective_load):
     assert (taken["rows_read"] == taken["rows_loaded"] + taken["rows_quarantined"]).all()
     in_raw = []
     for feed in contracts.load().feeds.values():
-        in_raw.append(_frame(url, f"select _file as file, count(*) as n from {feed.table} group by 1"))
+        in_raw.append(_frame(url, f"select l.file, count(*) as n from {feed.table} r "
+                                  f"join audit.load l on l.load_id = r._load_id group by 1"))
     in_raw = pd.concat(in_raw).set_index("file")["n"]
     assert (in_raw.reindex(taken.index).fillna(0).astype(int) == taken["rows_loaded"]).all()
 
@@ -102,7 +103,8 @@ def test_repaired_and_linkable_rows_load(defective_world, defective_load):
                                  "nik_mistyped", "name_misspelt"}
     loaded = []
     for feed in contracts.load().feeds.values():
-        loaded.append(_frame(url, f"select _file as file, _line as line from {feed.table}"))
+        loaded.append(_frame(url, f"select l.file, r._line as line from {feed.table} r "
+                                  f"join audit.load l on l.load_id = r._load_id"))
     loaded = set(map(tuple, pd.concat(loaded).itertuples(index=False)))
     missing = [(f, int(line), k) for f, line, k in rows[["file", "line", "kind"]].itertuples(index=False)
                if (f, int(line)) not in loaded]
@@ -132,7 +134,8 @@ def test_rows_whose_region_is_emptied_load_without_it_and_with_a_repair(defectiv
     emptied = []
     for feed in ("peserta", "umkm", "kur"):
         table = contracts.load().feeds[feed].table
-        emptied.append(_frame(url, f"select _file as file, _line as line from {table} where kode_wilayah is null"))
+        emptied.append(_frame(url, f"select l.file, r._line as line from {table} r join audit.load l "
+                                   f"on l.load_id = r._load_id where r.kode_wilayah is null"))
     assert set(map(tuple, pd.concat(emptied).itertuples(index=False))) == want
 
 
@@ -231,8 +234,9 @@ def big_landing(clean_world, tmp_path_factory):
 def _raw_digest(url):
     """Every stored column but the load id (a killed load consumed one), in line order."""
     return _frame(url, "select count(*) as n, md5(string_agg(t::text, '|' order by _line)) as h from "
-                       "(select _file, _line, kpj, nik_token, tgl_lahir, jenis_kelamin, segmen, npp, program, upah, "
-                       "pekerjaan, kode_wilayah, tgl_kepesertaan, status, iuran_terakhir from raw_bpjstk.peserta) t"
+                       "(select (select file from audit.load where load_id = _load_id) as file, _line, kpj, "
+                       "nik_token, tgl_lahir, jenis_kelamin, segmen, npp, program, upah, pekerjaan, kode_wilayah, "
+                       "tgl_kepesertaan, status, iuran_terakhir from raw_bpjstk.peserta) t"
                   ).iloc[0].tolist()
 
 

@@ -99,8 +99,7 @@ def test_the_checked_copy_loads_or_sets_aside_every_row(conn, rules, clean_world
     path.write_bytes(good + b"only,three,fields\n")  # a short record: set aside, not lost
     load_id = conn.execute("select nextval('audit.load_id_seq')").fetchone()[0]
     with conn.transaction():
-        counts = checked_copy.copy_rows(conn, pseudonym.from_environment(), path, KOPERASI,
-                                        rules.match(KOPERASI), load_id)
+        counts = checked_copy.copy_rows(conn, pseudonym.from_environment(), path, rules.match(KOPERASI), load_id)
         _record(conn, rules, KOPERASI, load_id=load_id, rows=counts.rows_loaded)
         raw = conn.execute(f"select count(*) from {rules.feeds['koperasi'].table} where _load_id = %s",
                            (load_id,)).fetchone()[0]
@@ -110,3 +109,15 @@ def test_the_checked_copy_loads_or_sets_aside_every_row(conn, rules, clean_world
     assert counts.rows_read == counts.rows_loaded + counts.rows_quarantined
     assert raw == counts.rows_loaded
     assert sum(n for _, n in set_aside) == counts.rows_quarantined >= 1
+
+
+def test_a_warehouse_made_before_drops_the_file_name_on_every_raw_row_once(conn, rules):
+    """Raw rows carry their load id only (the file's name is the ledger's): an older warehouse's `_file`
+    column goes the first time the loader runs, and the next run has nothing to do."""
+    table = rules.feeds["koperasi"].table
+    conn.execute(f"alter table {table} add column _file text")
+    assert not schema._complete(conn, rules)
+    schema.ensure(conn, rules)
+    left = conn.execute("select count(*) from information_schema.columns where column_name = '_file' "
+                        "and table_schema like 'raw\\_%'").fetchone()[0]
+    assert left == 0 and schema._complete(conn, rules)

@@ -21,7 +21,7 @@ select
     tgl_bayar,
     kanal,
     _load_id as load_id,
-    _file as source_file,
+    source_file,
     _line as source_line
 from ranked
 where nth = 1

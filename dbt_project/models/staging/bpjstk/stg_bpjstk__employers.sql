@@ -20,7 +20,7 @@ select
     status,
     jumlah_tk_aktif,
     _load_id as load_id,
-    _file as source_file,
+    source_file,
     _line as source_line
 from ranked
 where nth = 1

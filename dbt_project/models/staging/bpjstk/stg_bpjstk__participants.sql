@@ -26,7 +26,7 @@ select
     status = 'Aktif' as is_active,
     iuran_terakhir,
     _load_id as load_id,
-    _file as source_file,
+    source_file,
     _line as source_line
 from ranked
 where nth = 1

@@ -14,7 +14,7 @@ select
     berlaku_sampai,
     keterangan,
     _load_id as load_id,
-    _file as source_file,
+    source_file,
     _line as source_line
 from ranked
 where nth = 1

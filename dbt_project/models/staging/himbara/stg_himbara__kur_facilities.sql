@@ -26,7 +26,7 @@ select
     nullif(r.kpj, '') as kpj,
     r.status_bpjstk,
     r._load_id as load_id,
-    r._file as source_file,
+    r.source_file,
     r._line as source_line
 from ranked as r
 join {{ ref('ref_banks') }} as b on b.bank_unit = r.unit

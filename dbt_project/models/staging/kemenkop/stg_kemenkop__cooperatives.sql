@@ -33,7 +33,7 @@ select
     {{ npwp15('npwp') }} as npwp15,
     tgl_update,
     _load_id as load_id,
-    _file as source_file,
+    source_file,
     _line as source_line
 from ranked
 where nth = 1

@@ -4,6 +4,7 @@ with loads as ({{ usable_loads('perizinan') }}),
 
 ranked as (
     select
+        l.source_file,
         r.*,
         count(*) over (partition by r.no_keputusan) as versions,
         row_number() over (
@@ -27,7 +28,7 @@ select
     tgl_update,
     versions,
     _load_id as load_id,
-    _file as source_file,
+    source_file,
     _line as source_line
 from ranked
 where nth = 1

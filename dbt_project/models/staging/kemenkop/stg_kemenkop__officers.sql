@@ -24,7 +24,7 @@ select
         and (tgl_selesai is null or tgl_selesai > (as_of + interval '1 month' - interval '1 day')::date)
         as in_office_at_month_end,
     _load_id as load_id,
-    _file as source_file,
+    source_file,
     _line as source_line
 from ranked
 where nth = 1
