@@ -145,14 +145,41 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
         args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
     target = target_folder(url)
     (target / "run_results.json").unlink(missing_ok=True)  # a failure must not be read from an earlier run
+    env = build_env(build_id, include_unchecked)
+    drifted = [] if select else drifted_models(url, target, env)
     try:
-        dbt(args, url, target_dir=target, quiet=quiet, env=build_env(build_id, include_unchecked))
+        if drifted:  # once, before the build: see drifted_models
+            dbt(["run", "--full-refresh", "--select", *drifted], url, target_dir=target, quiet=quiet, env=env)
+        dbt(args, url, target_dir=target, quiet=quiet, env=env)
     except DbtFailed:
         report = read_report(target)
         if report is None or not report.failures:
             raise  # dbt stopped before running anything (the project does not compile, no connection)
         raise BuildFailed(report) from None
     return build_id
+
+
+def drifted_models(url: str, target: Path, env: dict) -> list[str]:
+    """Month-keyed (incremental) models whose table lacks a column the model now declares. dbt adds such a
+    column for the months it builds next (`on_schema_change`), leaving it empty in every earlier month, so
+    these models are rebuilt in full once, before the build: the migration a new column needs. The append-only
+    history (`full_refresh: false`) is never rebuilt. Costs a partial parse (a few seconds)."""
+    import psycopg
+    dbt(["parse"], url, target_dir=target, quiet=True, env=env)
+    manifest_ = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    declared = {(n["schema"], n["alias"] or n["name"]): (n["name"], set(n["columns"]))
+                for n in manifest_["nodes"].values()
+                if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
+                and n["config"].get("full_refresh") is not False and n["columns"]}
+    if not declared:
+        return []
+    present: dict[tuple[str, str], set[str]] = {}
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        for schema, table, column in conn.execute(
+                "select table_schema, table_name, column_name from information_schema.columns "
+                "where table_schema = any(%s)", (sorted({s for s, _ in declared}),)):
+            present.setdefault((schema, table), set()).add(column)
+    return sorted(name for key, (name, columns) in declared.items() if key in present and columns - present[key])
 
 
 def node_results(target_dir: Path | None = None) -> dict:

@@ -273,3 +273,21 @@ def test_the_report_says_what_failed_what_was_skipped_and_why_each_metric_is_sta
     report = dbt_runner.build_report(results, manifest)
     assert [f.text() for f in report.failures] == ["model fct_umkm_coverage: Database Error in model fct_umkm_coverage"]
     assert set(report.stale) == {"K6"}
+
+
+def test_a_column_added_to_a_month_keyed_model_is_filled_in_every_earlier_month(blank_niks):
+    """dbt adds a new column only for the months it builds next; the build rebuilds such a model in full
+    once (`dbt_runner.drifted_models`), so no earlier month keeps it empty. A built warehouse has no drift."""
+    url = blank_niks["url"]
+    target = dbt_runner.target_folder(url)
+    env = dbt_runner.build_env("test", True)
+    assert dbt_runner.drifted_models(url, target, env) == []
+    addresses = "select as_of, count(alamat) from staging.stg_kemenkop__cooperatives group by 1 order by 1"
+    before = _rows(url, addresses)
+    assert len(before) == 2 and all(n > 0 for _, n in before)
+    with psycopg.connect(url) as conn:  # the warehouse as it was before the model had `alamat`
+        conn.execute("alter table staging.stg_kemenkop__cooperatives drop column alamat cascade")
+    assert dbt_runner.drifted_models(url, target, env) == ["stg_kemenkop__cooperatives"]
+    dbt_runner.build(url, include_unchecked=True, quiet=True, with_tests=False)
+    assert _rows(url, addresses) == before
+    assert dbt_runner.drifted_models(url, target, env) == []
