@@ -356,6 +356,12 @@ def test_a_branch_office_sees_its_service_area_and_its_targets(browser, server, 
         assert _tiles(page) == ["35.78"], path                          # its service area, nothing else
     page.goto(server + "/wilayah/35.13")
     assert "tidak ditemukan" in page.inner_text("[role=alert]")         # the other branch's regency
+    page.goto(server + f"/kur?bulan={MONTH}")                            # KUR counts of its service area only
+    facilities = _one(defective_warehouse, "select count(*) from marts.fct_kur_coverage k join marts.dim_branch_area a "
+                      "on a.regency_code = k.regency_code where k.as_of = %s and a.branch_code = %s",
+                      (f"{MONTH}-01", BRANCH))[0]
+    shown = page.locator("#ringkasan-kur tbody td:nth-child(4)").evaluate_all("c => c.map(x => x.innerText)")
+    assert facilities > 0 and sum(int(c.replace(".", "")) for c in shown) == facilities
     page.goto(server + "/target")
     scopes = page.locator("#target tbody tr").evaluate_all("rows => rows.map(r => r.dataset.scope)")
     assert sorted(scopes) == ["35.78", BRANCH]
