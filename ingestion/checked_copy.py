@@ -43,7 +43,7 @@ def copy_rows(conn, pseudo: Pseudonymiser, path: Path, match: Match, load_id: in
     reader = reader_for(path, feed, fmt)
     checker = ChunkChecker(feed, fmt, period_end(match.period), pseudo)
     counts = Counts(feed.columns)
-    spools = Spools(load_id, feed.name)
+    spools = Spools(load_id)
     stored = [n for n, _ in schema.raw_columns(feed)]
     key = [feed.columns[k].stored_as for k in feed.key_columns]
     seen = np.empty(0, dtype=np.uint64)
@@ -163,10 +163,12 @@ class Counts:
 
 class Spools:
     """Quarantine, repairs and vault rows wait on disk-backed spools while the raw COPY runs
-    (one COPY at a time per connection), then follow it into the same transaction."""
+    (one COPY at a time per connection), then follow it into the same transaction. The vault's rows go to
+    a temporary table first, and only the people and spellings it does not hold yet move on: a monthly
+    snapshot re-delivers nearly everyone, and the vault grows by the new ones only."""
 
-    def __init__(self, load_id: int, feed: str):
-        self.load_id, self.feed = load_id, feed
+    def __init__(self, load_id: int):
+        self.load_id = load_id
         self.quarantine = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", newline="")
         self.repairs = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+", newline="")
         self.vault = tempfile.SpooledTemporaryFile(SPOOL_BYTES, mode="w+b")
@@ -181,11 +183,7 @@ class Spools:
             self.quarantined.add(line)
         r.writerows((self.load_id, *rep) for rep in checked.repairs)
         if checked.vault is not None and checked.vault.num_rows:
-            n = checked.vault.num_rows
-            rows = pa.table({"load_id": pa.array(np.full(n, self.load_id, dtype=np.int64)),
-                             "line": checked.vault["line"], "feed": pa.nulls(n, pa.string()).fill_null(self.feed),
-                             "nik_token": checked.vault["nik_token"], "nik": checked.vault["nik"],
-                             "nama": checked.vault["nama"]})
+            rows = checked.vault.filter(pc.is_valid(checked.vault["identity"]))
             pcsv.write_csv(rows, self.vault, pcsv.WriteOptions(include_header=False, quoting_style="needed"))
 
     def structural(self, rows: list[tuple]) -> None:
@@ -211,18 +209,22 @@ class Spools:
     def copy_into(self, conn) -> None:
         targets = [(self.quarantine, "audit.quarantine (load_id, line, reason, column_name, message)"),
                    (self.repairs, "audit.repair (load_id, line, column_name, kind, before, after)"),
-                   (self.vault, "vault.person (load_id, line, feed, nik_token, nik, nama)"),
+                   (self.vault, f"{schema.VAULT_INCOMING} (identity, nik_token, nik, nama)"),
                    (self.texts, "vault.quarantine_text (load_id, line, raw_text)")]
         with conn.cursor() as cur:
             for spool, table in targets:
                 if not spool.tell():  # nothing was written: no round trip (most small files)
                     spool.close()
                     continue
+                if spool is self.vault:
+                    cur.execute(schema.VAULT_INCOMING_TABLE)
                 spool.seek(0)
                 with cur.copy(f"copy {table} from stdin (format csv)") as copy:
                     while block := spool.read(1 << 20):
                         copy.write(block)
                 spool.close()
+                if spool is self.vault:
+                    cur.execute(schema.VAULT_ADD_NEW, {"load_id": self.load_id})
 
 
 def drop_repeated_keys(checked, key: list[str], seen: np.ndarray) -> np.ndarray:

@@ -15,6 +15,9 @@ from . import contract_schema
 # A corrected file (`_v2`) or a copy the sender's tool numbered (` (1)`) keeps its family.
 _VARIANT = r"(?P<variant>_v\d+| \(\d+\))?"
 _LABEL_NOISE = re.compile(r"[^0-9a-z]")
+# The raw column of a person feed's row that holds its vault key: one NIK and spelling of the name
+# (pseudonym.identities); the vault keeps each once (vault.identity).
+IDENTITY = "_identity"
 
 
 def normalise_label(label: str) -> str:

@@ -44,7 +44,7 @@ class Loader:
         self.summarise.clear()
 
     def ensure_schema(self) -> None:
-        schema.ensure(self.conn, self.contracts)
+        schema.ensure(self.conn, self.contracts, self.pseudo)
 
     # --- one file --------------------------------------------------------------------------------
     def load(self, rel: str) -> Outcome | None:

@@ -5,7 +5,11 @@ gains it in its raw table.
 """
 from __future__ import annotations
 
-from .contracts import Contracts, Feed
+import hashlib
+
+from . import vault_migration
+from .contracts import IDENTITY, Contracts, Feed
+from .pseudonym import Pseudonymiser
 
 SQL_TYPES = {"date": "date", "timestamp": "timestamp", "month": "date", "amount": "numeric(18,2)",
              "int": "bigint", "rate": "numeric(6,2)"}
@@ -143,42 +147,65 @@ end $$;
 create index if not exists link_decision_pair on audit.link_decision (record_feed, record_key, kpj, decision_id);
 grant insert on audit.link_decision to sinergi_auditor;
 grant usage on sequence audit.link_decision_decision_id_seq to sinergi_auditor;
--- Plain NIKs and names live here only; everything else carries the token (UU 27/2022).
-create table if not exists vault.person (
-    load_id bigint not null,
-    line integer not null,
-    feed text not null,
+-- Plain NIKs and names live here only; everything else carries the token (UU 27/2022). One row per NIK
+-- and spelling of a name (its key, `identity`, is what a raw row of a person feed carries in `_identity`):
+-- a monthly snapshot re-delivers nearly everyone, and the vault receives only the people and spellings it
+-- does not hold yet. `first_load_id`: the batch that brought it first.
+create table if not exists vault.identity (
+    identity uuid primary key,
     nik_token text,
     nik text,
-    nama text
+    nama text,
+    first_load_id bigint not null
 );
--- Looked up by token only (equality): a hash index costs a COPY ~40% less than a btree.
-create index if not exists person_token on vault.person using hash (nik_token);
--- Read by batch: a month's build reads only the blocks of the batches loaded since its first one.
-create index if not exists person_load on vault.person using brin (load_id);
+-- Looked up by token only (equality): a hash index is smaller and cheaper to maintain than a btree.
+create index if not exists identity_token on vault.identity using hash (nik_token);
 create table if not exists vault.quarantine_text (
     load_id bigint not null,
     line integer not null,
     raw_text text,
     primary key (load_id, line)
 );
--- What matching needs from the vault: the name, never the NIK. The view lost the NIK's halves (an
--- unkeyed hash of its first 12 digits could be reversed by trying every district and birth date).
-do $$ begin
-    if exists (select 1 from information_schema.columns where table_schema = 'vault'
-               and table_name = 'person_for_matching' and column_name = 'nik_serial') then
-        drop view vault.person_for_matching;
-    end if;
-end $$;
--- `nik_sex`: the sex the NIK's day digits carry (day + 40 for women: `P`, else `L`; NULL when the NIK is
--- not 16 digits or its day is impossible), for the linkage report's bias check: the UMKM and KUR feeds
--- have no sex column. One letter, not a digit of the NIK.
+-- Marks a change of the stored layout after which the warehouse's month-keyed models are rebuilt once in
+-- full (the build clears `rebuilt_at`): a migration that rewrote tokens leaves earlier months stale.
+create table if not exists audit.layout_change (
+    name text primary key,
+    migrated_at timestamptz not null default now(),
+    rebuilt_at timestamptz
+);
+"""
+
+
+VAULT_INCOMING = "pg_temp.vault_incoming"
+# A load's vault rows wait here (no WAL, no index) until the new ones move on, in key order (the primary
+# key's pages are then met in order, not at random); the table goes with the transaction.
+VAULT_INCOMING_TABLE = ("create temp table if not exists vault_incoming (identity uuid, nik_token text, nik text, "
+                        "nama text) on commit drop")
+VAULT_ADD_NEW = (f"insert into vault.identity (identity, nik_token, nik, nama, first_load_id) "
+                 f"select identity, nik_token, nik, nama, %(load_id)s from {VAULT_INCOMING} "
+                 f"order by identity on conflict (identity) do nothing")
+
+
+def vault_views(contracts: Contracts) -> str:
+    """The vault's per-record views, over the person feeds' raw rows (their `_identity`) and the vault:
+    what dbt, the review queue and the report read, unchanged by the vault keeping each person once.
+    A filter on `load_id` reaches every raw table's BRIN index."""
+    records = "\nunion all\n".join(
+        f"select _load_id as load_id, _line as line, '{f.name}'::text as feed, {IDENTITY} as identity "
+        f"from {f.table} where {IDENTITY} is not null"
+        for f in sorted(contracts.feeds.values(), key=lambda f: f.name) if f.nik_column)
+    return f"""
+create or replace view vault.person_records as
+{records};
+-- What matching needs from the vault: the name, never the NIK. `nik_sex`: the sex the NIK's day digits
+-- carry (day + 40 for women: `P`, else `L`; NULL when the NIK is not 16 digits or its day is impossible),
+-- for the linkage report's bias check: the UMKM and KUR feeds have no sex column. One letter, not a digit.
 create or replace view vault.person_for_matching as
-select load_id, line, feed, nik_token, nama,
-    case when nik !~ '^[0-9]{16}$' then null
-         when substr(nik, 7, 2)::int between 41 and 71 then 'P'
-         when substr(nik, 7, 2)::int between 1 and 31 then 'L' end as nik_sex
-from vault.person;
+select r.load_id, r.line, r.feed, i.nik_token, i.nama,
+    case when i.nik !~ '^[0-9]{{16}}$' then null
+         when substr(i.nik, 7, 2)::int between 41 and 71 then 'P'
+         when substr(i.nik, 7, 2)::int between 1 and 31 then 'L' end as nik_sex
+from vault.person_records as r join vault.identity as i using (identity);
 -- How far apart two tokens' NIKs are: 0 the same, 1 one keystroke (one digit wrong, or two digits
 -- swapped), else the number of digits that differ; NULL unless both are 16 digits. The evidence that one
 -- NIK is a slip of another, without the NIK leaving the vault: it runs as the vault's owner, and the
@@ -194,28 +221,45 @@ language sql stable parallel safe security definer set search_path = pg_catalog,
     end
     from (
         select x.nik as x, y.nik as y,
-               case when x.nik ~ '^[0-9]{16}$' and y.nik ~ '^[0-9]{16}$' then
+               case when x.nik ~ '^[0-9]{{16}}$' and y.nik ~ '^[0-9]{{16}}$' then
                    array(select i from generate_series(1, 16) as i where substr(x.nik, i, 1) <> substr(y.nik, i, 1))
                end as positions
-        from (select nik from vault.person where nik_token = a limit 1) as x,
-             (select nik from vault.person where nik_token = b limit 1) as y
+        from (select nik from vault.identity where nik_token = a limit 1) as x,
+             (select nik from vault.identity where nik_token = b limit 1) as y
     ) as d
 $fn$;
 revoke all on function vault.nik_distance(text, text) from public;
--- The name behind a token, for the drill-downs of the roles allowed to see names (auditors).
+-- The name behind a token, for the drill-downs of the roles allowed to see names (auditors): the spelling
+-- the vault learnt last.
 create or replace view vault.person_names as
-select distinct on (nik_token) nik_token, nama from vault.person
+select distinct on (nik_token) nik_token, nama from vault.identity
 where nik_token is not null and nama is not null
-order by nik_token, load_id desc, line;
+order by nik_token, first_load_id desc, nama;
 grant select on vault.person_for_matching to sinergi_transformer;
 grant execute on function vault.nik_distance(text, text) to sinergi_transformer;
 -- The name on one delivered record (by its batch and line), for the auditors' review of candidate links:
--- a conflict is one token with two people behind it, so the name by token alone cannot show both. Look a
--- record up by its token as well (the token's hash index finds it; batch and line alone scan the batch).
+-- a conflict is one token with two people behind it, so the name by token alone cannot show both.
 create or replace view vault.record_names as
-select load_id, line, feed, nik_token, nama from vault.person;
+select load_id, line, feed, nik_token, nama from vault.person_for_matching;
+-- Every delivered record with its plain NIK and name, for the loader role only (engineers tracing a record,
+-- the staging copy's checks): what the vault held per record before it kept each person once.
+create or replace view vault.person as
+select r.load_id, r.line, r.feed, i.nik_token, i.nik, i.nama
+from vault.person_records as r join vault.identity as i using (identity);
+-- The name on one record, as `vault.record_names` gives it, found through the token's hash index when the
+-- token has one spelling (nearly always); only a token with several (a conflict, a renamed person) or none
+-- (a blank NIK) reads the record's batch. The review queue asks this for every row it shows.
+create or replace function vault.record_name(token text, batch bigint, record_line integer) returns text
+language sql stable security definer set search_path = pg_catalog, pg_temp as $fn$
+    select coalesce(
+        (select min(nama) from vault.identity where token is not null and nik_token = token having count(*) = 1),
+        (select nama from vault.record_names
+         where load_id = batch and line = record_line and nik_token is not distinct from token limit 1))
+$fn$;
+revoke all on function vault.record_name(text, bigint, integer) from public;
 grant select on vault.person_names to sinergi_auditor;
 grant select on vault.record_names to sinergi_auditor;
+grant execute on function vault.record_name(text, bigint, integer) to sinergi_auditor;
 """
 
 
@@ -227,6 +271,8 @@ def raw_columns(feed: Feed) -> list[tuple[str, str]]:
             out.append((col.stored_as, SQL_TYPES.get(col.type, "text")))
         if col.bad_date_flag:
             out.append((col.bad_date_flag, "boolean"))
+    if feed.nik_column:
+        out.append((IDENTITY, "uuid"))
     return out
 
 
@@ -252,31 +298,35 @@ def _complete(conn, contracts: Contracts) -> bool:
     wanted = {(f.schema, f.name, c) for f in contracts.feeds.values() for c, _ in raw_columns(f)}
     wanted |= {("audit", "load", "moved_at"), ("audit", "load", "quality_reason"), ("audit", "correction", "note"),
                ("audit", "expectation_result", "run_id"),
-               ("audit", "link_decision", "review_kind"),
-               ("vault", "quarantine_text", "raw_text"), ("vault", "person_for_matching", "nama"),
-               ("vault", "person_for_matching", "nik_sex"),
+               ("audit", "link_decision", "review_kind"), ("audit", "layout_change", "rebuilt_at"),
+               ("vault", "quarantine_text", "raw_text"), ("vault", "identity", "first_load_id"),
+               ("vault", "person_for_matching", "nama"), ("vault", "person_for_matching", "nik_sex"),
                ("vault", "person_names", "nama"), ("vault", "record_names", "nama")}
     found = set(conn.execute(
         "select table_schema, table_name, column_name from information_schema.columns "
         "where table_schema = any(%s)", ([s for s, _, _ in wanted],)).fetchall())
-    indexes = {r[0] for r in conn.execute(
-        "select indexname from pg_indexes where schemaname = 'vault'").fetchall()}
-    stale = ("vault", "person_for_matching", "nik_serial") in found or any(
+    stale = vault_migration.needed(conn) or any(
         column == "_file" for schema, _, column in found if schema.startswith("raw_"))  # before the migration
-    distance = conn.execute("select to_regprocedure('vault.nik_distance(text, text)') is not null").fetchone()[0]
-    return wanted <= found and not stale and distance and "person_load" in indexes
+    views = conn.execute("select obj_description(to_regclass('vault.person_records'), 'pg_class')").fetchone()[0]
+    return wanted <= found and not stale and views == _views_version(contracts)
+
+
+def _views_version(contracts: Contracts) -> str:
+    """The vault views are made from the contracts (one branch per person feed): a digest of their text
+    tells whether the ones in the database are current."""
+    return hashlib.sha256(vault_views(contracts).encode()).hexdigest()[:16]
 
 
 def summarise_new_ranges(conn, feed: Feed) -> None:
-    """Summarise the block ranges written since the last summary in the BRIN indexes a batch's rows went
+    """Summarise the block ranges written since the last summary in the BRIN index a batch's rows went
     into. A BRIN index lists unsummarised ranges as matching every lookup, so until autovacuum gets to
     them the warehouse's read of one month's batches would scan every recent block."""
-    for index in (f"{feed.schema}.{feed.name}_load", "vault.person_load"):
-        conn.execute("select brin_summarize_new_values(%s::regclass)", (index,))
+    conn.execute("select brin_summarize_new_values(%s::regclass)", (f"{feed.schema}.{feed.name}_load",))
 
 
-def ensure(conn, contracts: Contracts) -> None:
-    """Create or complete every schema and table (safe to run concurrently and repeatedly).
+def ensure(conn, contracts: Contracts, pseudonymiser: Pseudonymiser | None = None) -> None:
+    """Create or complete every schema and table (safe to run concurrently and repeatedly), and migrate a
+    warehouse of an older layout once (vault_migration: it needs the pseudonym key).
 
     DDL runs only when something is missing: `alter table` takes an exclusive lock even when it has
     nothing to do, and would deadlock with another sender's load running at the same time.
@@ -290,3 +340,7 @@ def ensure(conn, contracts: Contracts) -> None:
         conn.execute(AUDIT)
         for feed in contracts.feeds.values():
             conn.execute(raw_table(feed))
+        if vault_migration.needed(conn):
+            vault_migration.migrate(conn, contracts, pseudonymiser)
+        conn.execute(vault_views(contracts))
+        conn.execute(f"comment on view vault.person_records is '{_views_version(contracts)}'")

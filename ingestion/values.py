@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import regions
-from .contracts import Column, Feed, Format
+from .contracts import IDENTITY, Column, Feed, Format
 from .pseudonym import Pseudonymiser
 
 # Identifier shapes after spaces, dots and dashes are removed (domain.md section 3).
@@ -45,7 +45,7 @@ class Checked:
     lines: np.ndarray                       # their line numbers
     quarantined: list[tuple] = field(default_factory=list)   # (line, reason, column, message)
     repairs: list[tuple] = field(default_factory=list)       # (line, column, kind, before, after)
-    vault: pa.Table | None = None                            # line, nik_token, nik, nama
+    vault: pa.Table | None = None                    # identity, nik_token, nik, nama (one per row)
     amounts: dict[str, float] = field(default_factory=dict)  # sums over every row as sent (control totals)
 
 
@@ -301,14 +301,17 @@ class ChunkChecker:
             if col is nik_col:
                 tokens = pa.array(self.pseudo.tokens(v.to_pylist()), pa.string())
                 stored[col.stored_as] = tokens
-                vault = pa.table({"line": pa.array(kept_lines), "nik_token": tokens, "nik": v,
-                                  "nama": names if names is not None else pa.nulls(len(v), pa.string())})
+                names = names if names is not None else pa.nulls(len(v), pa.string())
+                vault = pa.table({"identity": self.pseudo.identities(v, names), "nik_token": tokens, "nik": v,
+                                  "nama": names})
             elif col.stands_in_for:
                 stored[col.stored_as] = self._stand_in(col, v, values[col.stands_in_for].filter(keep))
             elif col.stored_as:
                 stored[name] = v
             if col.bad_date_flag:
                 stored[col.bad_date_flag] = values[col.bad_date_flag].filter(keep)
+        if vault is not None:
+            stored[IDENTITY] = vault["identity"]   # last, as in schema.raw_columns
         ok_repairs = set(kept_lines.tolist())
         repairs = [r for r in repairs if r[0] in ok_repairs]
         return Checked(pa.table(stored), kept_lines, quarantined, repairs, vault, amounts)

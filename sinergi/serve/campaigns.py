@@ -90,6 +90,12 @@ create policy cabang_baca on access.campaign_entity for select to sinergi_branch
 drop policy if exists cabang_simpan on access.campaign_entity;
 create policy cabang_simpan on access.campaign_entity for insert to sinergi_branch
     with check (regency_code in (select access.visible_regencies()));
+-- Campaigns saved before tokens were shortened to 24 characters (issue 19) name people by the whole
+-- digest: the first 24 characters are today's token (a no-op once done).
+update access.campaign_entity
+set person_id = left(person_id, 24),
+    entity = regexp_replace(entity, '([0-9a-f]{24})[0-9a-f]{40}', '\1', 'g')
+where length(person_id) = 64 or entity ~ '[0-9a-f]{64}';
 grant usage on schema access to sinergi_analyst, sinergi_auditor, sinergi_regional, sinergi_branch;
 grant select, insert on access.campaign, access.campaign_entity
     to sinergi_analyst, sinergi_auditor, sinergi_regional, sinergi_branch;

@@ -150,6 +150,7 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
     try:
         if drifted:  # once, before the build: see drifted_models
             dbt(["run", "--full-refresh", "--select", *drifted], url, target_dir=target, quiet=quiet, env=env)
+            _layout_rebuilt(url)
         dbt(args, url, target_dir=target, quiet=quiet, env=env)
     except DbtFailed:
         report = read_report(target)
@@ -160,17 +161,19 @@ def build(url: str | None = None, include_unchecked: bool = False, quiet: bool =
 
 
 def drifted_models(url: str, target: Path, env: dict) -> list[str]:
-    """Month-keyed (incremental) models whose table lacks a column the model now declares. dbt adds such a
-    column for the months it builds next (`on_schema_change`), leaving it empty in every earlier month, so
-    these models are rebuilt in full once, before the build: the migration a new column needs. The append-only
-    history (`full_refresh: false`) is never rebuilt. Costs a partial parse (a few seconds)."""
+    """Month-keyed (incremental) models to rebuild in full once, before the build:
+    - those whose table lacks a column the model now declares: dbt adds such a column for the months it
+      builds next (`on_schema_change`), leaving it empty in every earlier month;
+    - all of them after a migration of the stored layout (`audit.layout_change` not yet rebuilt: the
+      tokens of earlier months were rewritten).
+    The append-only history (`full_refresh: false`) is never rebuilt. Costs a partial parse (a few seconds)."""
     import psycopg
     dbt(["parse"], url, target_dir=target, quiet=True, env=env)
     manifest_ = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     declared = {(n["schema"], n["alias"] or n["name"]): (n["name"], set(n["columns"]))
                 for n in manifest_["nodes"].values()
                 if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"
-                and n["config"].get("full_refresh") is not False and n["columns"]}
+                and n["config"].get("full_refresh") is not False}
     if not declared:
         return []
     present: dict[tuple[str, str], set[str]] = {}
@@ -179,7 +182,22 @@ def drifted_models(url: str, target: Path, env: dict) -> list[str]:
                 "select table_schema, table_name, column_name from information_schema.columns "
                 "where table_schema = any(%s)", (sorted({s for s, _ in declared}),)):
             present.setdefault((schema, table), set()).add(column)
-    return sorted(name for key, (name, columns) in declared.items() if key in present and columns - present[key])
+        migrated = _layout_migrated(conn)
+    return sorted(name for key, (name, columns) in declared.items()
+                  if key in present and (migrated or columns - present[key]))
+
+
+def _layout_migrated(conn) -> bool:
+    if not conn.execute("select to_regclass('audit.layout_change') is not null").fetchone()[0]:
+        return False   # a warehouse nothing was loaded into yet
+    return conn.execute("select exists (select 1 from audit.layout_change where rebuilt_at is null)").fetchone()[0]
+
+
+def _layout_rebuilt(url: str) -> None:
+    import psycopg
+    with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
+        if conn.execute("select to_regclass('audit.layout_change') is not null").fetchone()[0]:
+            conn.execute("update audit.layout_change set rebuilt_at = now() where rebuilt_at is null")
 
 
 def node_results(target_dir: Path | None = None) -> dict:

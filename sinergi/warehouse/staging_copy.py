@@ -122,8 +122,8 @@ def _copy_tables(source: str, target: str, tables: list[str]) -> None:
 
 def _replace(conn, twin) -> Replaced:
     done = Replaced()
-    done.niks = _replace_values(conn, "vault.person", "nik", lambda v: twin.value("NIK", v))
-    done.names = _replace_values(conn, "vault.person", "nama", lambda v: twin.value("NAME", v))
+    done.niks = _replace_values(conn, "vault.identity", "nik", lambda v: twin.value("NIK", v))
+    done.names = _replace_values(conn, "vault.identity", "nama", lambda v: twin.value("NAME", v))
     for table, column in _address_columns():
         done.addresses += _replace_values(conn, table, column, lambda v: twin.value("ADDRESS", v))
     done.quarantine_lines = _replace_values(conn, "vault.quarantine_text", "raw_text", lambda v: twin.text(v).text)
@@ -157,7 +157,7 @@ def _replace_values(conn, table: str, column: str, stand_in: Callable[[str], str
 def _check_nothing_real_left(conn) -> None:
     """No NIK of the warehouse is left in the copy's vault: not kept, and no stand-in that happens to be
     another person's real NIK. A failure rolls the replacement back; another key gives other stand-ins."""
-    left = conn.execute("select count(*) from vault.person p join map_nik m on p.nik = m.original").fetchone()[0]
+    left = conn.execute("select count(*) from vault.identity p join map_nik m on p.nik = m.original").fetchone()[0]
     if left:
         raise StagingRefused(f"{left} baris vault masih memuat NIK asli setelah penggantian; salinan tidak "
                              f"dibuat. Hapus basis data tujuan dan ulangi dengan kunci {ENV_KEY} lain")

@@ -172,9 +172,9 @@ def test_niks_are_tokens_and_only_the_vault_holds_niks_and_names(clean_load):
     vault = _frame(url, "select nik, nik_token, nama from vault.person order by random() limit 200")
     key = os.environ["SINERGI_PSEUDONYM_KEY"].encode()
     for nik, token, _ in vault.itertuples(index=False):
-        assert token == hmac.new(key, nik.encode(), hashlib.sha256).hexdigest()
+        assert token == hmac.new(key, nik.encode(), hashlib.sha256).hexdigest()[:24]
     tokens = _frame(url, "select nik_token from raw_bpjstk.peserta limit 50")["nik_token"]
-    assert tokens.str.fullmatch(r"[0-9a-f]{64}").all()
+    assert tokens.str.fullmatch(r"[0-9a-f]{24}").all()
     assert set(tokens) <= set(_frame(url, "select nik_token from vault.person")["nik_token"])
 
 
@@ -188,7 +188,6 @@ def test_after_a_load_every_batch_index_covers_every_block(clean_load):
             "where a.amname = 'brin' order by 1")]
         newly_summarised = {index: conn.execute("select brin_summarize_new_values(%s::regclass)",
                                                 (index,)).fetchone()[0] for index in indexes}
-    assert "vault.person_load" in indexes
     assert {f"{f.schema}.{f.name}_load" for f in contracts.load().feeds.values()} <= set(indexes)
     assert newly_summarised == dict.fromkeys(indexes, 0)
 

@@ -20,11 +20,10 @@ import pytest
 import yaml
 
 from ingestion import contracts as contracts_mod
-from ingestion.pseudonym import Pseudonymiser
+from ingestion.pseudonym import TOKEN_PATTERN, Pseudonymiser
 from ingestion.values import ID_PATTERNS, VOCABULARY_CHANGE_SHARE, ChunkChecker
 
 STAGING = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging"
-TOKEN_PATTERN = "^[0-9a-f]{64}$"
 # Staging columns computed from a raw column whose NULL the expression handles (so that raw column need
 # not be required): (model, column) -> raw columns.
 NULL_TOLERANT = {

@@ -2,20 +2,14 @@
 linkage quality report ("Mutu tautan"). Parameters are always bound (`%(name)s`)."""
 from __future__ import annotations
 
-# The queue with the record's and the candidate's names as delivered (auditors: vault.record_names, looked
-# up by token, batch and line; a record with a blank NIK by batch and line) and the latest decision so far.
+# The queue with the record's and the candidate's names as delivered (auditors: vault.record_name, by
+# token, batch and line) and the latest decision so far.
 REVIEW = """
 select q.review_kind, q.record_feed, q.record_key, q.candidate_kpj, q.status, q.rule, q.match_probability,
     q.match_weight, q.evidence, q.regency_code, g.region_name as wilayah, q.last_seen, q.source_file,
     q.source_line, left(q.nik_token, 12) as token, left(q.candidate_token, 12) as candidate_token,
-    coalesce(
-        (select v.nama from vault.record_names as v
-         where v.nik_token = q.nik_token and v.load_id = q.load_id and v.line = q.source_line limit 1),
-        (select v.nama from vault.record_names as v
-         where q.nik_token is null and v.load_id = q.load_id and v.line = q.source_line limit 1)) as nama,
-    (select v.nama from vault.record_names as v
-     where v.nik_token = q.candidate_token and v.load_id = q.candidate_load_id
-       and v.line = q.candidate_source_line limit 1) as nama_kandidat,
+    vault.record_name(q.nik_token, q.load_id, q.source_line) as nama,
+    vault.record_name(q.candidate_token, q.candidate_load_id, q.candidate_source_line) as nama_kandidat,
     d.decision, d.decided_by, d.decided_at, d.note
 from marts.fct_link_review as q
 left join marts.dim_region as g on g.region_code = q.regency_code
