@@ -26,6 +26,7 @@ ID_NAMES = {"nik": "NIK", "nik_koperasi": "NIK koperasi", "nib": "NIB", "npwp": 
 _EXCEL_NUMBER = r"^\d(\.\d+)?[eE]\+?\d+$"
 _SEPARATORS = r"[\s.\-]"
 _NPWP_DOTTED = r"^\d{2}\.\d{3}\.\d{3}\.\d-\d{3}\.\d{3}$"
+_DOTTED_REGION = r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$"
 # Year-first dates cannot be misread: accepted (and logged as a repair) whatever the sender declares.
 _YEAR_FIRST = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d")
 _TIMESTAMPS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
@@ -126,6 +127,8 @@ class ChunkChecker:
 
     # --- columns ---------------------------------------------------------------------------------
     def _identifier(self, col: Column, arr, problems: Problems, repairs, lines):
+        if _all_shaped(arr, ID_PATTERNS[col.type]) and not (col.type == "npp" and _any(arr, _EXCEL_NUMBER)):
+            return arr   # every value already has its shape (most chunks): nothing to clean, repair or flag
         label = ID_NAMES[col.type]
         shown = mask_identifier if col.personal else (lambda v: v)
         excel = pc.match_substring_regex(arr, _EXCEL_NUMBER)
@@ -215,13 +218,16 @@ class ChunkChecker:
         return canon
 
     def _region(self, col: Column, arr, problems: Problems, repairs, lines):
-        digits = pc.replace_substring(arr, ".", "")
-        shaped = pc.match_substring_regex(digits, r"^\d{2}(\d{2}(\d{2}(\d{4})?)?)?$")
-        dotted = pc.replace_substring_regex(digits, r"^(\d{2})(\d{2})?(\d{2})?(\d{4})?$", r"\1.\2.\3.\4")
-        dotted = pc.replace_substring_regex(dotted, r"\.+$", "")
-        if self.fmt.regions == "dotted":
-            undotted = pc.and_(pc.and_(shaped, pc.equal(arr, digits)), pc.greater(pc.utf8_length(digits), 2))
-            _log_repairs(repairs, lines, undotted, col.name, "region_undotted", arr, dotted)
+        if self.fmt.regions == "dotted" and _all_shaped(arr, _DOTTED_REGION):
+            dotted, shaped = arr, pc.is_valid(arr)   # as the contract says (most chunks): nothing to re-dot
+        else:
+            digits = pc.replace_substring(arr, ".", "")
+            shaped = pc.match_substring_regex(digits, r"^\d{2}(\d{2}(\d{2}(\d{4})?)?)?$")
+            dotted = pc.replace_substring_regex(digits, r"^(\d{2})(\d{2})?(\d{2})?(\d{4})?$", r"\1.\2.\3.\4")
+            dotted = pc.replace_substring_regex(dotted, r"\.+$", "")
+            if self.fmt.regions == "dotted":
+                undotted = pc.and_(pc.and_(shaped, pc.equal(arr, digits)), pc.greater(pc.utf8_length(digits), 2))
+                _log_repairs(repairs, lines, undotted, col.name, "region_undotted", arr, dotted)
         prefix = pc.utf8_slice_codeunits(dotted, 0, 5)
         old = pc.is_in(prefix, pa.array(list(self.old_regencies)))
         if pc.any(old).as_py():
@@ -326,6 +332,15 @@ class ChunkChecker:
             return same
         return pa.array([None if v is None else self.pseudo.token(f"{col.name}:{v}") for v in same.to_pylist()],
                         pa.string())
+
+
+def _all_shaped(arr: pa.Array, pattern: str) -> bool:
+    """Every value (blanks aside) matches `pattern`: the checks that clean and repair have nothing to do."""
+    return pc.all(pc.match_substring_regex(arr, pattern)).as_py() is not False
+
+
+def _any(arr: pa.Array, pattern: str) -> bool:
+    return bool(pc.any(pc.match_substring_regex(arr, pattern)).as_py())
 
 
 def _values(arr: pa.Array, at: np.ndarray) -> list:
