@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The benchmarks' peers (Sling, dlt) live in a venv of their own: their pins never touch Airflow's.
+BENCH_VENV := .venv-bench
+UV ?= $(BIN)/uv
 UV_VERSION := 0.13.8
 DEMO_DIR ?= .local/demo
 # Debian's Chromium for the browser tests and Playwright (its own browser download cannot work offline).
@@ -11,7 +14,7 @@ export DO_NOT_TRACK := 1
 export SCARF_NO_ANALYTICS := true
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
-.PHONY: install demo lint test test-scheduler clean
+.PHONY: install bench-install demo lint test test-scheduler clean
 
 install: $(VENV)/.installed $(CHROMIUM)
 
@@ -25,6 +28,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
+
+# bench/ingest.py's peers, from bench/requirements.txt (pinned, bench only). Needs only uv, not the
+# product's install: `make bench-install UV=/path/to/uv` uses another checkout's uv.
+bench-install: $(BENCH_VENV)/.installed
+
+$(BENCH_VENV)/.installed: bench/requirements.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(BENCH_VENV)
+	$(UV) pip install --quiet --python $(BENCH_VENV)/bin/python -r bench/requirements.txt
+	touch $@
+
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 demo: install
 	$(BIN)/sinergi-sim demo --out $(DEMO_DIR)
@@ -46,4 +62,4 @@ test-scheduler: install
 	$(BIN)/python -m pytest -m scheduler
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .local .pytest_cache
