@@ -6,7 +6,9 @@
 The same file for every path, each path its own process, timed from spawn to exit (process start,
 imports and connecting included):
 1. `sinergi load` (the CLI: parse, check, repair, pseudonymise, COPY, ledger, then the Great
-   Expectations suites; checks on, as in production);
+   Expectations suites; checks on, as in production), and once more with `--no-checks` (no Great
+   Expectations: the load itself), each into a fresh database; then the same people's next month into
+   the first one (the vault receives no one new: most of a national month);
 2. `psql \\copy` into a plain all-text table (the floor: no checks at all);
 3. Sling (`sling run`, CSV -> PostgreSQL, its own type inference);
 4. dlt (Arrow reads the CSV, dlt loads it: bench/peers/dlt_load.py, Parquet through ADBC).
@@ -37,6 +39,7 @@ from sinergi.core import settings  # noqa: E402
 from sinergi.warehouse import database  # noqa: E402
 
 REL = "bpjstk/K1301/K1301_peserta_202401.csv"
+NEXT = REL.replace("202401", "202402")   # the same people a month later: the vault receives no one new
 BENCH_VENV = ROOT / ".venv-bench"
 # Where the loader writes a peserta file's rows (the vault's layout is changing: tables are found, not named).
 LOADER_SCHEMAS = ("raw_bpjstk", "vault")
@@ -67,12 +70,14 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, stdout
 
 
-def sinergi_load(url: str, landing: Path, rows: int) -> tuple[float, float]:
-    """Seconds and peak MB of `sinergi load` (checks on) on a landing folder holding the one file. Run as
-    `python -m sinergi` so the checkout on PYTHONPATH is what runs, not an installed copy."""
+def sinergi_load(url: str, landing: Path, rows: int, checks: bool = True) -> tuple[float, float]:
+    """Seconds and peak MB of `sinergi load` (Great Expectations on unless `checks` is false; the row checks
+    and pseudonyms always) on a landing folder holding the one file. Run as `python -m sinergi` so the
+    checkout on PYTHONPATH is what runs, not an installed copy."""
     env = {settings.ENV_WAREHOUSE_URL: url, "PYTHONPATH": str(ROOT),
            settings.ENV_PSEUDONYM_KEY: os.environ.get(settings.ENV_PSEUDONYM_KEY, "bench-" + "k" * 32)}
-    seconds, peak, out = timed([sys.executable, "-m", "sinergi", "load", str(landing), "--json"], env)
+    cmd = [sys.executable, "-m", "sinergi", "load", str(landing), "--json"] + ([] if checks else ["--no-checks"])
+    seconds, peak, out = timed(cmd, env)
     outcome = json.loads(out.strip().splitlines()[-1])
     if outcome["status"] != "loaded" or outcome["rows_loaded"] != rows:
         raise RuntimeError(f"the loader did not load the whole file: {outcome}")
@@ -119,6 +124,17 @@ def dlt(url: str, path: Path, rows: int) -> float:
     return seconds
 
 
+def next_month(url: str, file: Path, work: Path, rows: int) -> tuple[float, int]:
+    """Seconds of `sinergi load` on the same people's file of the next month, into the warehouse that holds
+    the first (a national month is mostly this: nearly everyone re-delivered), and the vault rows it added."""
+    before, landing = vault_rows(url), landing_with(file, work, NEXT)
+    try:
+        seconds, _ = sinergi_load(url, landing, rows)
+    finally:
+        shutil.rmtree(landing)
+    return seconds, vault_rows(url) - before
+
+
 def loader_tables(url: str) -> list[str]:
     """Every table (not partition) in the loader's schemas that holds rows after the load."""
     query = ("select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on "
@@ -142,12 +158,17 @@ def server_floor(url: str, work: Path) -> tuple[float, list[str]]:
     return total, tables
 
 
-def landing_with(file: Path, work: Path) -> Path:
+def landing_with(file: Path, work: Path, rel: str = REL) -> Path:
     """A landing folder holding a copy of the file (the loader archives what it loads)."""
-    landing = work / f"landing_{file.stem}"
-    (landing / REL).parent.mkdir(parents=True)
-    shutil.copyfile(file, landing / REL)
+    landing = work / f"landing_{file.stem}_{Path(rel).stem}"
+    (landing / rel).parent.mkdir(parents=True)
+    shutil.copyfile(file, landing / rel)
     return landing
+
+
+def vault_rows(url: str) -> int:
+    return int(subprocess.run(["psql", url, "-qXAtc", "select count(*) from vault.identity"], check=True,
+                              capture_output=True, text=True).stdout)
 
 
 def load_average() -> str:
@@ -164,7 +185,8 @@ def report(rows: int, size_mb: float, secs: dict[str, float], floor: tuple[float
     rate = {name: rows / s for name, s in secs.items()}
     print(f"file: {rows:,} rows, {size_mb:,.0f} MB (BPJS peserta CSV, `;`, decimal comma, dd/mm/yyyy; "
           f"every row its own KPJ and NIK)")
-    for name, label in (("ours", "sinergi load"), ("psql", "psql \\copy"), ("sling", "Sling"), ("dlt", "dlt (parquet)")):
+    for name, label in (("ours", "sinergi load"), ("ours_no_gx", "  --no-checks"), ("psql", "psql \\copy"),
+                        ("sling", "Sling"), ("dlt", "dlt (parquet)")):
         print(f"{label:<14}: {rate[name]:>10,.0f} rows/s  ({secs[name]:.1f} s, process start included)")
     floor_s, tables = floor
     print(f"{'server floor':<14}: {rows / floor_s:>10,.0f} rows/s  ({floor_s:.1f} s: psql \\copy of the rows the "
@@ -174,6 +196,8 @@ def report(rows: int, size_mb: float, secs: dict[str, float], floor: tuple[float
     print(f"ours / Sling      : {rate['ours'] / rate['sling']:.2f}x  (goal >= {GOAL_SLING}x: "
           f"{verdict(rate['ours'] >= GOAL_SLING * rate['sling'])})")
     print(f"ours / dlt        : {rate['ours'] / rate['dlt']:.2f}x")
+    print(f"without the Great Expectations step (--no-checks): {rate['ours_no_gx'] / rate['psql']:.2f}x psql \\copy, "
+          f"{rate['ours_no_gx'] / rate['sling']:.2f}x Sling")
     print(f"server floor / psql \\copy: {rows / floor_s / rate['psql']:.2f}x  (no loader writing these tables can "
           f"exceed it)")
     (small, one), (big, two) = sorted(memory.items())
@@ -204,9 +228,16 @@ def main() -> None:
             seconds, memory[n] = sinergi_load(url, landing, n)
             if n == rows:
                 secs["ours"], floor = seconds, server_floor(url, work)
+                month_two = next_month(url, file, work, rows)
         finally:
             database.drop_database(url)
             shutil.rmtree(landing)
+    landing, url = landing_with(path, work), fresh_db()
+    try:   # the same file without the Great Expectations step: what the load itself costs
+        secs["ours_no_gx"] = sinergi_load(url, landing, rows, checks=False)[0]
+    finally:
+        database.drop_database(url)
+        shutil.rmtree(landing)
     url = fresh_db()
     try:
         secs["psql"] = psql_copy(url, path)
@@ -215,6 +246,10 @@ def main() -> None:
     finally:
         database.drop_database(url)
     report(rows, path.stat().st_size / 1e6, secs, floor, memory)
+    seconds, added = month_two
+    print(f"next month     : {rows / seconds:>10,.0f} rows/s  ({seconds:.1f} s: the same people a month later "
+          f"into the same warehouse, {rows / seconds / (rows / secs['psql']):.2f}x psql \\copy; the vault "
+          f"received {added:,} rows)")
     print(f"load average (1 min, 2 cores): {load_before} at the start, {load_average()} at the end")
     shutil.rmtree(work)
 
