@@ -104,6 +104,8 @@ def load_files(url: str, landing: Path, files: list[str], pseudonymiser: Pseudon
         loader.summarise_new_ranges()
     finally:
         loader.conn.close()
+        import pyarrow  # loaded by the loader already
+        pyarrow.default_memory_pool().release_unused()   # the chunks' buffers, for what runs next (the checks)
     return outcomes
 
 

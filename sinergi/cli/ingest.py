@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -165,13 +164,13 @@ def run_load(landing: Path, sender: str | None, checks: bool, console, quiet: bo
         _fail(console, str(exc))
     names = [sender] if sender else sorted(landing_mod.senders(contracts.load()))
     url = settings.warehouse_url()
-    if checks:  # Great Expectations' import (seconds of CPU) runs while the files load
-        from ingestion import quality
-        threading.Thread(target=quality.prepare, daemon=True, name="gx-import").start()
     try:
         with pipeline.sender_lock(url, names, wait=False):
             refused = pipeline.refused_links(landing, sender)
             files = pipeline.pending(landing, sender)
+            if checks:  # Great Expectations' import (seconds of CPU) runs while small files load
+                from ingestion import quality
+                quality.prepare_while_loading(landing, files)
             with Progress(TextColumn("[bold]Memuat"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           TextColumn("{task.description}"), console=console, disable=quiet) as bar:
                 task = bar.add_task("", total=len(files))

@@ -153,11 +153,9 @@ def load_check_publish(sender: str, outlet_events) -> dict:
     asset of each feed with such batches (the cycle asset is emitted when the task succeeds).
 
     One task, not load -> check -> publish per feed: each task start cost seconds and each check task
-    its own Great Expectations import (~9 s of CPU); the import now runs in a thread while files load."""
-    import threading
-
+    its own Great Expectations import (~9 s of CPU); the import now runs in a thread while small files load."""
     from ingestion import pipeline, quality
-    threading.Thread(target=quality.prepare, daemon=True, name="gx-import").start()
+    quality.prepare_while_loading(settings.landing_dir(), pipeline.pending(settings.landing_dir(), sender))
     url = warehouse_url()
     outcomes = pipeline.load_landing(url, settings.landing_dir(), pseudonymiser(), sender=sender)
     outcomes = pipeline.refused_links(settings.landing_dir(), sender) + outcomes
