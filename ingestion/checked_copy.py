@@ -224,6 +224,7 @@ class Spools:
                         copy.write(block)
                 spool.close()
                 if spool is self.vault:
+                    cur.execute(schema.VAULT_LOCK)
                     cur.execute(schema.VAULT_ADD_NEW, {"load_id": self.load_id})
 
 

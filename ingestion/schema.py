@@ -177,13 +177,17 @@ create table if not exists audit.layout_change (
 
 
 VAULT_INCOMING = "pg_temp.vault_incoming"
-# A load's vault rows wait here (no WAL, no index) until the new ones move on, in key order (the primary
-# key's pages are then met in order, not at random); the table goes with the transaction.
+# A load's vault rows wait here (no WAL, no index) until the new ones move on; the table goes with the
+# transaction.
 VAULT_INCOMING_TABLE = ("create temp table if not exists vault_incoming (identity uuid, nik_token text, nik text, "
                         "nama text) on commit drop")
+# The new ones move on in key order (the primary key's pages are met in order) with plain inserts: an anti-join,
+# not `on conflict`, whose speculative insertion per row cost twice as much. Loads of different senders
+# may bring the same person: the lock (held to the commit) makes the second see what the first added.
+VAULT_LOCK = "select pg_advisory_xact_lock(hashtext('sinergi.vault'))"
 VAULT_ADD_NEW = (f"insert into vault.identity (identity, nik_token, nik, nama, first_load_id) "
-                 f"select identity, nik_token, nik, nama, %(load_id)s from {VAULT_INCOMING} "
-                 f"order by identity on conflict (identity) do nothing")
+                 f"select distinct on (identity) identity, nik_token, nik, nama, %(load_id)s from {VAULT_INCOMING} as i "
+                 f"where not exists (select from vault.identity as v where v.identity = i.identity) order by identity")
 
 
 def vault_views(contracts: Contracts) -> str:
