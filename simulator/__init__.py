@@ -12,6 +12,8 @@ Layout of DIR:
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,6 +74,10 @@ def generate(opts: Options, out: Path, progress=None) -> Result:
                                   delivered=str(d.delivered), defect=d.file_defect or ""))
             if progress:
                 progress(1, d.path)
+        # The month is written: its rendered frames go before the truth and the next month are computed,
+        # so that no two months' deliveries are ever held together (most of the peak at national scale).
+        del batch
+        _release_memory()
         met, arr = oracle.month(m)
         metrics.append(met)
         arrears.append(arr)
@@ -86,6 +92,16 @@ def generate(opts: Options, out: Path, progress=None) -> Result:
     pd.DataFrame(delivered).to_csv(truth_dir / "deliveries.csv", index=False)
     (truth_dir / "manifest.json").write_text(json.dumps(asdict(opts), indent=2) + "\n")
     return Result(out, len(delivered), sum(d["rows"] for d in delivered), len(log), len(metrics_frame))
+
+
+def _release_memory() -> None:
+    """Give freed memory back to the system: the month's many small frames leave glibc's heap full of
+    holes that it keeps otherwise, and the next month's transients then come on top of them."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _quarantine_counts(log: list[dict], delivered: list[dict], cal: Calendar) -> pd.DataFrame:

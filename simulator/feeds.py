@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import names
 from .calendar import Calendar
-from .world import World, coop_status, employer_status, participant_active
+from .world import World, coop_status, employer_status, participant_active, shared
 
 # Column kinds steer formatting: id and text are written as they are.
 KOPERASI = dict(nik_koperasi="id", nama_koperasi="text", no_badan_hukum="text", tgl_badan_hukum="date",
@@ -258,7 +258,7 @@ def _branches(w: World, m: int, rng) -> list[Delivery]:
         "segmen": pp["segmen"].to_numpy(), "npp": np.where(emp_idx >= 0, emp["npp"].to_numpy()[np.maximum(emp_idx, 0)], None),
         "program": pp["program"].to_numpy(), "upah": pp["upah"].to_numpy(), "pekerjaan": pp["pekerjaan"].to_numpy(),
         "kode_wilayah": pp["village"].to_numpy(), "tgl_kepesertaan": pp["join"].to_numpy(),
-        "status": np.where(participant_active(pp, m), "Aktif", "Nonaktif"),
+        "status": shared(np.where(participant_active(pp, m), "Aktif", "Nonaktif")),
         "iuran_terakhir": np.where(paid_anything, _mm_yyyy(cal, pt), None),
         "_branch": pp["branch"].to_numpy(),
     })

@@ -48,7 +48,9 @@ def agency_person_names(names: np.ndarray, rng: np.random.Generator, style: str)
     s = pd.Series(names, dtype=object)
     if style in ("bpjs", "bank"):
         abbreviate = rng.random(len(s)) < (0.25 if style == "bank" else 0.1)
-        short = s.copy()
+        # Only the chosen names are shortened: one pass per abbreviation over all names made a new string
+        # per name each time (memory at national scale, for names that are thrown away).
+        short = s[abbreviate]
         for long, abbr in _ABBREVIATIONS.items():
             short = short.str.replace(rf"^{long}\b", abbr, regex=True)
         s = s.where(~abbreviate, short).str.upper()

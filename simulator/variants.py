@@ -85,7 +85,7 @@ def _make(kind: str, feed: str, p: int, latest_birth: date, people: _People, rng
         return Variant("nik_slip", NIK_COLUMNS[feed], nik, bool(people.identifiable[p]))
     if kind == "nik_blank":
         return Variant("nik_blank", NIK_COLUMNS[feed], None, bool(people.identifiable[p]))
-    typo = birth_date_typo(people.birth[p], latest_birth, rng)
+    typo = birth_date_typo(people.birth_of(p), latest_birth, rng)
     # The NIK still says who it is: recoverable wherever the NIK is intact.
     return Variant("birth_date_typo", DATES_OF_BIRTH[feed], pd.Timestamp(typo), True) if typo else None
 
@@ -98,20 +98,29 @@ class _People:
         self.name = p["name"].to_numpy(dtype=object)
         self.female = p["female"].to_numpy()
         self.nik = p["nik"].to_numpy(dtype=object)
-        self.birth = pd.DatetimeIndex(p["birth"]).date
+        # Days, turned into a date only for the few records given a variant (a date object per person
+        # was hundreds of MB at national scale).
+        self.birth = np.asarray(p["birth"]).astype("datetime64[D]")
         self.niks = set(self.nik)            # a slip never makes another person's NIK
         self.identifiable = identifiable(w)
+
+    def birth_of(self, p: int) -> date:
+        return self.birth[p].astype(date)
 
 
 def identifiable(w: World) -> np.ndarray:
     """Per person: can name + birth date + regency/city find them without the NIK? True where exactly
     one participant has them and it is this person, or (for a person who is no participant) none has."""
     p = w.persons
-    key = (p["name"].str.casefold() + "|" + pd.DatetimeIndex(p["birth"]).strftime("%Y-%m-%d")
-           + "|" + p["regency"].astype(str))
+    # The key (casefolded name, birth date, regency/city) as integer codes: a text key per person cost
+    # several strings per person at once, the largest transient of a national world.
+    key = pd.DataFrame({"name": pd.factorize(p["name"].str.casefold())[0],
+                        "birth": np.asarray(p["birth"]).astype("datetime64[D]").astype(np.int64),
+                        "regency": pd.factorize(p["regency"])[0]})
+    key_id = key.groupby(["name", "birth", "regency"], sort=False).ngroup().to_numpy()
     participant = np.zeros(len(p), dtype=bool)
     participant[w.participants["person"].to_numpy()] = True
-    same = key.map(key[participant].value_counts()).fillna(0).to_numpy()
+    same = np.bincount(key_id[participant], minlength=key_id.max() + 1 if len(key_id) else 0)[key_id]
     return np.where(participant, same == 1, same == 0)
 
 

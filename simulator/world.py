@@ -79,7 +79,7 @@ class _People:
         district = np.char.replace(np.char.ljust(district, 8).astype("U8"), ".", "")
         p["nik"] = ids.niks(district, _days(p["birth"]), p["female"].to_numpy())
         p["name"] = names.person_names(self.rng, p["female"].to_numpy())
-        p["regency"] = self.w.geo.regencies[p["regency_idx"].to_numpy()]
+        p["regency"] = shared(self.w.geo.regencies[p["regency_idx"].to_numpy()])
         return p
 
 
@@ -99,6 +99,16 @@ def build(cal: Calendar, geo: Geography, districts: list[District], seed: int) -
     _claims(w, np.random.default_rng([seed, 12]))
     _licensing(w, np.random.default_rng([seed, 13]))
     return w
+
+
+def shared(values) -> np.ndarray:
+    """The same values as an object array holding each distinct string once. A numpy text array put in a
+    frame becomes one string object per row: for the few values of a category over millions of people
+    that is most of a national world's memory. Blanks (None) stay None."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    out = np.asarray(uniques, dtype=object)[np.maximum(codes, 0)]
+    out[codes < 0] = None
+    return out
 
 
 def _days(column) -> np.ndarray:
@@ -465,8 +475,8 @@ def _participant_details(w: World, part: pd.DataFrame, rng: np.random.Generator,
     lapse_m[lapses] = rng.integers(1, max(N, 2), lapses.sum())
     lapse_m = np.maximum(lapse_m, cal.month_of(join) + 1)
     return pd.DataFrame({
-        "person": person, "segmen": segmen, "emp_idx": emp_idx, "program": program, "upah": upah,
-        "pekerjaan": np.where(segmen == "BPU", rng.choice(PEKERJAAN, n, p=PEKERJAAN_P), None),
+        "person": person, "segmen": shared(segmen), "emp_idx": emp_idx, "program": shared(program), "upah": upah,
+        "pekerjaan": shared(np.where(segmen == "BPU", rng.choice(PEKERJAAN, n, p=PEKERJAAN_P), None)),
         "regency_idx": reg_idx, "regency": p["regency"].to_numpy()[person],
         "village": p["village"].to_numpy()[person],
         "join": join, "join_m": cal.month_of(join), "lapse_m": lapse_m,
