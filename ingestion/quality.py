@@ -141,6 +141,15 @@ def _locked(gx_dir: Path):
 OVERLAP_BYTES = 64 << 20
 
 
+# Batches above this many rows are validated through a temporary table (see check_loads).
+TEMP_TABLE_ROWS = 50_000
+
+
+def _largest_batch(conn, load_ids: list[int]) -> int:
+    return conn.execute("select coalesce(max(rows_loaded), 0) from audit.load where load_id = any(%s)",
+                        (list(load_ids),)).fetchone()[0]
+
+
 def prepare() -> None:
     """Import Great Expectations (several seconds of CPU), for a thread to run while files load, so that
     `check_loads` afterwards starts at once. An import that fails here fails again, and is reported, there."""
@@ -181,12 +190,13 @@ def check_loads(url: str, load_ids: list[int], on_load: Callable | None = None) 
             import great_expectations as gx
             context = gx.get_context(mode="file", project_root_dir=str(gx_dir))
             context.variables.progress_bars = {"globally": False}
-            # Temporary tables: Great Expectations reads a query batch's column names by running the whole
-            # query (column_reflection_fallback), and psycopg fetches every row of it (a million rows held
-            # to read fourteen names: memory grew with the file). On a temporary table made from the query
-            # it reads the catalogue instead.
+            # Temporary tables for large batches: Great Expectations reads a query batch's column names by
+            # running the whole query (column_reflection_fallback), and psycopg fetches every row of it (a
+            # million rows held to read fourteen names: memory grew with the file). On a temporary table made
+            # from the query it reads the catalogue instead; small batches skip the table's cost.
+            large = _largest_batch(conn, load_ids) > TEMP_TABLE_ROWS
             source = context.data_sources.add_or_update_postgres(
-                name="warehouse", connection_string=_validator_url(url), create_temp_table=True)
+                name="warehouse", connection_string=_validator_url(url), create_temp_table=large)
             specs = suites()
             known = {name: context.suites.add_or_update(gx.ExpectationSuite(**spec)) for name, spec in specs.items()}
         except Exception as exc:  # the project itself cannot start: no batch can be checked
